@@ -13,7 +13,7 @@ Start with :func:`prepare`, which maps your columns onto the canonical schema::
 
 from __future__ import annotations
 
-from retailcrm import cohorts, datasets, rfm
+from retailcrm import clv, cohorts, datasets, rfm
 from retailcrm._errors import (
     ArgumentError,
     ColumnError,
@@ -36,6 +36,7 @@ __all__ = [
     "RetailCRMError",
     "RetailCRMWarning",
     "__version__",
+    "clv",
     "cohorts",
     "datasets",
     "prepare",

@@ -20,7 +20,7 @@ import polars as pl
 
 from retailcrm._errors import ArgumentError
 
-__all__ = ["Cutoff", "Period", "cutoff", "parse_period"]
+__all__ = ["AsOf", "Cutoff", "Period", "cutoff", "parse_period"]
 
 _PERIOD = re.compile(r"^([1-9][0-9]*)(d|w|mo|q|y)$")
 _MONTHS = {"mo": 1, "q": 3, "y": 12}
