@@ -16,13 +16,16 @@ from retailcrm import cohorts, datasets, rfm
 def main() -> None:
     # 69,659 CD purchases of 23,570 customers who first bought in Q1 1997, to mid 1998.
     tx = datasets.load_cdnow()
-    print(f"retailcrm {retailcrm.__version__}: CDNOW, {tx.height:,} transactions of "
-          f"{tx['customer_id'].n_unique():,} customers, "
-          f"{tx['timestamp'].min()} to {tx['timestamp'].max()}\n")
+    print(
+        f"retailcrm {retailcrm.__version__}: CDNOW, {tx.height:,} transactions of "
+        f"{tx['customer_id'].n_unique():,} customers, "
+        f"{tx['timestamp'].min()} to {tx['timestamp'].max()}\n"
+    )
 
     # Your own table goes through prepare() first, e.g.
     #   tx = retailcrm.prepare(raw, customer_id="CustomerID", timestamp="InvoiceDate",
-    #                          amount=pl.col("Quantity") * pl.col("UnitPrice"), order_id="InvoiceNo")
+    #                          amount=pl.col("Quantity") * pl.col("UnitPrice"),
+    #                          order_id="InvoiceNo")
 
     summary = rfm.summary(tx)
     scored = rfm.scores(summary, breaks={"frequency": [1, 2, 3, 5]})  # 51% buy once: fixed F bins

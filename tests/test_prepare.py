@@ -31,8 +31,13 @@ def raw() -> pl.DataFrame:
 
 def _prepare(frame: object, **overrides: object) -> pl.DataFrame | pl.LazyFrame:
     args: dict[str, object] = {
-        "customer_id": "Customer", "order_id": "Invoice", "timestamp": "Date", "item": "SKU",
-        "quantity": "Qty", "amount": pl.col("Qty") * pl.col("Price"), "channel": "Shop",
+        "customer_id": "Customer",
+        "order_id": "Invoice",
+        "timestamp": "Date",
+        "item": "SKU",
+        "quantity": "Qty",
+        "amount": pl.col("Qty") * pl.col("Price"),
+        "channel": "Shop",
     }
     args.update(overrides)
     return retailcrm.prepare(frame, **args)  # type: ignore[arg-type]
@@ -41,11 +46,22 @@ def _prepare(frame: object, **overrides: object) -> pl.DataFrame | pl.LazyFrame:
 def test_prepare_maps_casts_and_orders_columns(raw: pl.DataFrame) -> None:
     tx = _prepare(raw, keep=["Note"])
     assert isinstance(tx, pl.DataFrame)
-    assert tx.columns == ["customer_id", "order_id", "timestamp", "item", "quantity", "amount",
-                          "channel", "Note"]
+    assert tx.columns == [
+        "customer_id",
+        "order_id",
+        "timestamp",
+        "item",
+        "quantity",
+        "amount",
+        "channel",
+        "Note",
+    ]
     assert tx.schema["timestamp"] == pl.Datetime("us")
-    assert tx["timestamp"].to_list() == [dt.datetime(2024, 1, 2), dt.datetime(2024, 1, 2),
-                                         dt.datetime(2024, 2, 5, 13, 45)]
+    assert tx["timestamp"].to_list() == [
+        dt.datetime(2024, 1, 2),
+        dt.datetime(2024, 1, 2),
+        dt.datetime(2024, 2, 5, 13, 45),
+    ]
     assert tx["amount"].to_list() == [19.0, 20.0, 28.5]
     assert tx.schema["quantity"] == pl.Float64
     assert tx.schema["channel"] == pl.String
@@ -77,9 +93,16 @@ def test_prepare_keeps_dates_and_time_zones(raw: pl.DataFrame) -> None:
 
 def test_prepare_is_idempotent_on_canonical_frames(raw: pl.DataFrame) -> None:
     tx = _prepare(raw)
-    again = retailcrm.prepare(tx, customer_id="customer_id", order_id="order_id",
-                              timestamp="timestamp", item="item", quantity="quantity",
-                              amount="amount", channel="channel")
+    again = retailcrm.prepare(
+        tx,
+        customer_id="customer_id",
+        order_id="order_id",
+        timestamp="timestamp",
+        item="item",
+        quantity="quantity",
+        amount="amount",
+        channel="channel",
+    )
     assert_frame_equal(again, tx)
 
 
@@ -104,7 +127,9 @@ def test_prepare_allows_no_amount_for_basket_data(raw: pl.DataFrame) -> None:
 
 
 def test_unknown_column_suggests_close_names(raw: pl.DataFrame) -> None:
-    with pytest.raises(ColumnError, match=r"customer_id='Customr' names no column.*Did you mean \['Customer'\]"):
+    with pytest.raises(
+        ColumnError, match=r"customer_id='Customr' names no column.*Did you mean \['Customer'\]"
+    ):
         _prepare(raw, customer_id="Customr")
 
 
@@ -121,11 +146,31 @@ def test_expression_that_fails_on_the_frame(raw: pl.DataFrame) -> None:
 @pytest.mark.parametrize(
     ("override", "error", "pattern"),
     [
-        ({"customer_id": pl.col("Price")}, ColumnError, r"customer_id \(the expression\) is Float64; ids must be integers or strings.*cast\(pl.Int64\)"),
-        ({"timestamp": "Qty"}, ColumnError, r"timestamp \('Qty'\) is Int64, not a date or datetime.*%Y%m%d"),
-        ({"amount": pl.col("Date").str.len_chars() > 3}, ColumnError, r"amount \(the expression\) is Boolean, not numeric"),
-        ({"customer_id": 5}, ArgumentError, r"customer_id must be a column name \(str\) or a polars expression; got int"),
-        ({"keep": ["Nope"]}, ColumnError, r"keep=\[.Nope.\] names columns that are not in the frame"),
+        (
+            {"customer_id": pl.col("Price")},
+            ColumnError,
+            r"customer_id \(the expression\) is Float64; ids must be integers or strings.*cast\(pl.Int64\)",
+        ),
+        (
+            {"timestamp": "Qty"},
+            ColumnError,
+            r"timestamp \('Qty'\) is Int64, not a date or datetime.*%Y%m%d",
+        ),
+        (
+            {"amount": pl.col("Date").str.len_chars() > 3},
+            ColumnError,
+            r"amount \(the expression\) is Boolean, not numeric",
+        ),
+        (
+            {"customer_id": 5},
+            ArgumentError,
+            r"customer_id must be a column name \(str\) or a polars expression; got int",
+        ),
+        (
+            {"keep": ["Nope"]},
+            ColumnError,
+            r"keep=\[.Nope.\] names columns that are not in the frame",
+        ),
     ],
 )
 def test_wrong_dtypes_name_the_column_and_the_fix(
@@ -138,18 +183,39 @@ def test_wrong_dtypes_name_the_column_and_the_fix(
 @pytest.mark.parametrize(
     ("change", "pattern"),
     [
-        (pl.when(pl.col("Qty") == 1).then(None).otherwise(pl.col("Customer")).alias("Customer"),
-         r"1 row\(s\) have a null customer_id \('Customer'\), e.g. \{'customer_id': None, 'order_id': 10"),
-        (pl.when(pl.col("Qty") == 3).then(pl.lit("05/02/2024")).otherwise(pl.col("Date")).alias("Date"),
-         r"1 row\(s\) have a timestamp \('Date'\) that does not parse as a date, e.g. \{'timestamp': '05/02/2024'\}"),
-        (pl.when(pl.col("Qty") == 3).then(None).otherwise(pl.col("Date")).alias("Date"),
-         r"1 row\(s\) have a null timestamp"),
-        (pl.when(pl.col("Qty") == 3).then(float("nan")).otherwise(pl.col("Price")).alias("Price"),
-         r"1 row\(s\) have a null, NaN or infinite amount \(the expression\), e.g. \{'amount': nan"),
-        (pl.when(pl.col("Qty") == 1).then(float("inf")).otherwise(pl.col("Price")).alias("Price"),
-         r"1 row\(s\) have a null, NaN or infinite amount"),
-        (pl.when(pl.col("Qty") > 1).then(None).otherwise(pl.col("Invoice")).alias("Invoice"),
-         r"2 row\(s\) have a null order_id \('Invoice'\)"),
+        (
+            pl.when(pl.col("Qty") == 1).then(None).otherwise(pl.col("Customer")).alias("Customer"),
+            r"1 row\(s\) have a null customer_id \('Customer'\), e.g. \{'customer_id': None, 'order_id': 10",
+        ),
+        (
+            pl.when(pl.col("Qty") == 3)
+            .then(pl.lit("05/02/2024"))
+            .otherwise(pl.col("Date"))
+            .alias("Date"),
+            r"1 row\(s\) have a timestamp \('Date'\) that does not parse as a date, e.g. \{'timestamp': '05/02/2024'\}",
+        ),
+        (
+            pl.when(pl.col("Qty") == 3).then(None).otherwise(pl.col("Date")).alias("Date"),
+            r"1 row\(s\) have a null timestamp",
+        ),
+        (
+            pl.when(pl.col("Qty") == 3)
+            .then(float("nan"))
+            .otherwise(pl.col("Price"))
+            .alias("Price"),
+            r"1 row\(s\) have a null, NaN or infinite amount \(the expression\), e.g. \{'amount': nan",
+        ),
+        (
+            pl.when(pl.col("Qty") == 1)
+            .then(float("inf"))
+            .otherwise(pl.col("Price"))
+            .alias("Price"),
+            r"1 row\(s\) have a null, NaN or infinite amount",
+        ),
+        (
+            pl.when(pl.col("Qty") > 1).then(None).otherwise(pl.col("Invoice")).alias("Invoice"),
+            r"2 row\(s\) have a null order_id \('Invoice'\)",
+        ),
     ],
 )
 @pytest.mark.parametrize("lazy", [False, True])
@@ -165,7 +231,10 @@ def test_amount_strings_are_parsed_or_reported(raw: pl.DataFrame) -> None:
     text = raw.with_columns(Total=pl.Series([" 19.0", "20", "28.5"]))
     assert _prepare(text, amount="Total")["amount"].to_list() == [19.0, 20.0, 28.5]
     bad = raw.with_columns(Total=pl.Series(["19.0", "20 EUR", "28.5"]))
-    with pytest.raises(DataError, match=r"1 row\(s\) have a amount \('Total'\) that does not parse as a number, e.g. \{'amount': '20 EUR'\}"):
+    with pytest.raises(
+        DataError,
+        match=r"1 row\(s\) have a amount \('Total'\) that does not parse as a number, e.g. \{'amount': '20 EUR'\}",
+    ):
         _prepare(bad, amount="Total")
 
 
@@ -176,7 +245,10 @@ def test_validate_false_defers_row_checks(raw: pl.DataFrame) -> None:
 
 
 def test_not_a_frame() -> None:
-    with pytest.raises(InputTypeError, match=r"expected a polars DataFrame or LazyFrame, a pandas DataFrame or a pyarrow Table; got builtins.dict"):
+    with pytest.raises(
+        InputTypeError,
+        match=r"expected a polars DataFrame or LazyFrame, a pandas DataFrame or a pyarrow Table; got builtins.dict",
+    ):
         retailcrm.prepare({"a": [1]}, customer_id="a", timestamp="a", amount="a")
 
 

@@ -28,8 +28,14 @@ def tx() -> pl.DataFrame:
             "customer_id": [1, 1, 1, 1, 2, 2, 3, 4],
             "order_id": ["a", "a", "b", "c", "d", "e", "f", "g"],
             "timestamp": [
-                date(2024, 1, 1), date(2024, 1, 1), date(2024, 2, 10), date(2024, 2, 20),
-                date(2024, 3, 1), date(2024, 3, 5), date(2024, 1, 15), date(2024, 4, 2),
+                date(2024, 1, 1),
+                date(2024, 1, 1),
+                date(2024, 2, 10),
+                date(2024, 2, 20),
+                date(2024, 3, 1),
+                date(2024, 3, 5),
+                date(2024, 1, 15),
+                date(2024, 4, 2),
             ],
             "amount": [10.0, 20.0, 50.0, -5.0, 40.0, -40.0, -7.5, 99.0],
         }
@@ -57,7 +63,9 @@ def test_summary_default_as_of_is_last_timestamp(tx: pl.DataFrame) -> None:
     assert out["customer_id"].to_list() == [1, 2, 3, 4]
     # last timestamp 2024-04-02: customer 4 bought that day
     assert out.filter(customer_id=4)["recency"].item() == 0
-    assert out.filter(customer_id=1)["recency"].item() == (date(2024, 4, 2) - date(2024, 2, 10)).days
+    assert (
+        out.filter(customer_id=1)["recency"].item() == (date(2024, 4, 2) - date(2024, 2, 10)).days
+    )
 
 
 def test_summary_without_order_id_uses_customer_days(tx: pl.DataFrame) -> None:
@@ -90,7 +98,12 @@ def test_summary_empty_frame_gives_empty_result(tx: pl.DataFrame) -> None:
     out = rfm.summary(tx.clear())
     assert out.height == 0
     assert out.columns == [
-        "customer_id", "first_purchase", "last_purchase", "recency", "frequency", "monetary",
+        "customer_id",
+        "first_purchase",
+        "last_purchase",
+        "recency",
+        "frequency",
+        "monetary",
         "average_order_value",
     ]
 
@@ -112,8 +125,9 @@ def test_scores_by_hand_quantiles_and_ties() -> None:
     assert out["f_score"].to_list() == [1, 1, 1, 1, 1, 1, 4, 4, 5, 5]
     assert out["m_score"].to_list() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
     assert out["rfm_cell"][0] == "511"
-    assert out["rfm_score"].to_list() == [r + f + m for r, f, m in zip(
-        out["r_score"], out["f_score"], out["m_score"])]
+    assert out["rfm_score"].to_list() == [
+        r + f + m for r, f, m in zip(out["r_score"], out["f_score"], out["m_score"], strict=True)
+    ]
     # "average": the one-time buyers' block is ranked by its middle (3.5) -> score 2
     with pytest.warns(RetailCRMWarning):
         avg = rfm.scores(s, ties="average")
@@ -124,8 +138,14 @@ def test_scores_by_hand_quantiles_and_ties() -> None:
 
 
 def test_scores_all_equal_and_single_customer() -> None:
-    s = pl.DataFrame({"customer_id": [1, 2, 3], "recency": [5, 5, 5], "frequency": [2, 2, 2],
-                      "monetary": [9.0, 9.0, 9.0]})
+    s = pl.DataFrame(
+        {
+            "customer_id": [1, 2, 3],
+            "recency": [5, 5, 5],
+            "frequency": [2, 2, 2],
+            "monetary": [9.0, 9.0, 9.0],
+        }
+    )
     with pytest.warns(RetailCRMWarning):
         out = rfm.scores(s)
     assert set(out["rfm_cell"]) == {"111"}
@@ -139,20 +159,35 @@ def test_scores_all_equal_and_single_customer() -> None:
 
 def test_scores_never_split_float_noise_ties() -> None:
     # 0.1 + 0.2 != 0.3 in floating point; both are the same money
-    s = pl.DataFrame({"customer_id": [1, 2, 3, 4], "recency": [1, 2, 3, 4],
-                      "frequency": [1, 2, 3, 4], "monetary": [0.1 + 0.2, 0.3, 5.0, 1.0]})
+    s = pl.DataFrame(
+        {
+            "customer_id": [1, 2, 3, 4],
+            "recency": [1, 2, 3, 4],
+            "frequency": [1, 2, 3, 4],
+            "monetary": [0.1 + 0.2, 0.3, 5.0, 1.0],
+        }
+    )
     with pytest.warns(RetailCRMWarning, match=r"m_score leaves score\(s\) \[1\] empty: 3 distinct"):
         out = rfm.scores(s, bins=4, ties="max")
     assert out["m_score"][0] == out["m_score"][1] == 2
 
 
 def test_scores_with_fixed_breaks_closed_on_the_right() -> None:
-    s = pl.DataFrame({"customer_id": [1, 2, 3, 4, 5], "recency": [0, 30, 31, 400, None],
-                      "frequency": [0, 1, 2, 3, 9], "monetary": [100.0, 100.01, 0.0, 50.0, 1e6]})
+    s = pl.DataFrame(
+        {
+            "customer_id": [1, 2, 3, 4, 5],
+            "recency": [0, 30, 31, 400, None],
+            "frequency": [0, 1, 2, 3, 9],
+            "monetary": [100.0, 100.01, 0.0, 50.0, 1e6],
+        }
+    )
     out = rfm.scores(
         s,
-        breaks={"recency": [30, 90, 180, 365], "frequency": [1, 2, 4, 8],
-                "monetary": [50, 100, 250, 500]},
+        breaks={
+            "recency": [30, 90, 180, 365],
+            "frequency": [1, 2, 4, 8],
+            "monetary": [50, 100, 250, 500],
+        },
     )
     assert out["r_score"].to_list() == [5, 5, 4, 1, 1]
     assert out["f_score"].to_list() == [1, 1, 2, 3, 5]
@@ -170,21 +205,35 @@ def test_scores_from_transactions_equal_scores_from_summary(tx: pl.DataFrame) ->
 
 
 def test_scores_bins_of_ten_use_a_separator() -> None:
-    s = pl.DataFrame({"customer_id": range(10), "recency": range(10), "frequency": range(10),
-                      "monetary": [float(i) for i in range(10)]})
+    s = pl.DataFrame(
+        {
+            "customer_id": range(10),
+            "recency": range(10),
+            "frequency": range(10),
+            "monetary": [float(i) for i in range(10)],
+        }
+    )
     out = rfm.scores(s, bins=10)
     assert out["rfm_cell"][0] == "10-1-1"
 
 
 def test_thresholds_show_ranges_and_empty_bins() -> None:
-    s = pl.DataFrame({"customer_id": [1, 2, 3, 4], "recency": [1, 2, 3, 4],
-                      "frequency": [1, 1, 1, 5], "monetary": [1.0, 2.0, 3.0, 4.0]})
+    s = pl.DataFrame(
+        {
+            "customer_id": [1, 2, 3, 4],
+            "recency": [1, 2, 3, 4],
+            "frequency": [1, 1, 1, 5],
+            "monetary": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
     with pytest.warns(RetailCRMWarning):
         t = rfm.thresholds(rfm.scores(s, bins=4))
     f = t.filter(pl.col("measure") == "frequency")
     assert f.rows() == [
-        ("frequency", 1, 3, 1.0, 1.0), ("frequency", 2, 0, None, None),
-        ("frequency", 3, 0, None, None), ("frequency", 4, 1, 5.0, 5.0),
+        ("frequency", 1, 3, 1.0, 1.0),
+        ("frequency", 2, 0, None, None),
+        ("frequency", 3, 0, None, None),
+        ("frequency", 4, 1, 5.0, 5.0),
     ]
     assert t.height == 12
 
@@ -209,7 +258,9 @@ def test_scores_bad_arguments(kwargs: dict, pattern: str) -> None:
 
 def test_missing_and_wrong_columns_name_the_fix() -> None:
     tx = pl.DataFrame({"customer_id": [1], "timestamp": [date(2024, 1, 1)]})
-    with pytest.raises(ColumnError, match=r"rfm.summary: missing column\(s\) \['amount'\].*prepare"):
+    with pytest.raises(
+        ColumnError, match=r"rfm.summary: missing column\(s\) \['amount'\].*prepare"
+    ):
         rfm.summary(tx)
     bad = tx.with_columns(amount=pl.lit("12"))
     with pytest.raises(ColumnError, match=r"column 'amount' is String; it must be numeric"):
@@ -236,10 +287,19 @@ def test_builtin_schemes_cover_every_cell_once() -> None:
 
 @pytest.mark.parametrize(
     ("r", "f", "m", "name"),
-    [(5, 5, 5, "Champions"), (5, 1, 1, "New Customers"), (4, 1, 2, "Promising"),
-     (3, 3, 3, "Need Attention"), (1, 5, 5, "Can't Lose Them"), (1, 1, 1, "Lost"),
-     (2, 2, 1, "Hibernating"), (2, 4, 3, "At Risk"), (3, 4, 5, "Loyal"),
-     (5, 2, 3, "Potential Loyalist"), (3, 1, 2, "About To Sleep")],
+    [
+        (5, 5, 5, "Champions"),
+        (5, 1, 1, "New Customers"),
+        (4, 1, 2, "Promising"),
+        (3, 3, 3, "Need Attention"),
+        (1, 5, 5, "Can't Lose Them"),
+        (1, 1, 1, "Lost"),
+        (2, 2, 1, "Hibernating"),
+        (2, 4, 3, "At Risk"),
+        (3, 4, 5, "Loyal"),
+        (5, 2, 3, "Potential Loyalist"),
+        (3, 1, 2, "About To Sleep"),
+    ],
 )
 def test_rfm11_cells(r: int, f: int, m: int, name: str) -> None:
     s = pl.DataFrame({"customer_id": [1], "r_score": [r], "f_score": [f], "m_score": [m]})
@@ -248,8 +308,13 @@ def test_rfm11_cells(r: int, f: int, m: int, name: str) -> None:
 
 def test_segments_lazy_and_user_table() -> None:
     s = pl.DataFrame({"customer_id": [1, 2, 3], "r_score": [2, 1, 2], "f_score": [1, 2, 2]})
-    table = pl.DataFrame({"r_score": [1, 1, 2, 2], "f_score": [1, 2, 1, 2],
-                          "segment": ["cold", "cold", "warm", "hot"]})
+    table = pl.DataFrame(
+        {
+            "r_score": [1, 1, 2, 2],
+            "f_score": [1, 2, 1, 2],
+            "segment": ["cold", "cold", "warm", "hot"],
+        }
+    )
     out = rfm.segments(s.lazy(), scheme=table)
     assert isinstance(out, pl.LazyFrame)
     got = out.collect()
@@ -259,10 +324,17 @@ def test_segments_lazy_and_user_table() -> None:
 
 
 def test_user_table_overlap_and_gaps_are_named() -> None:
-    overlapping = pl.DataFrame({"r_score": [1, 1, 2, 2, 2], "f_score": [1, 2, 1, 2, 2],
-                                "segment": ["a", "a", "b", "c", "d"]})
+    overlapping = pl.DataFrame(
+        {
+            "r_score": [1, 1, 2, 2, 2],
+            "f_score": [1, 2, 1, 2, 2],
+            "segment": ["a", "a", "b", "c", "d"],
+        }
+    )
     s = pl.DataFrame({"customer_id": [1], "r_score": [1], "f_score": [1]})
-    with pytest.raises(DataError, match=r"lists 1 cell\(s\) more than once: \[\{'r_score': 2, 'f_score': 2\}\]"):
+    with pytest.raises(
+        DataError, match=r"lists 1 cell\(s\) more than once: \[\{'r_score': 2, 'f_score': 2\}\]"
+    ):
         rfm.segments(s, scheme=overlapping)
     gaps = pl.DataFrame({"r_score": [1, 2, 2], "f_score": [1, 1, 2], "segment": ["a", "b", "c"]})
     with pytest.raises(DataError, match=r"leaves 1 of 4 cells.*\{'r_score': 1, 'f_score': 2\}"):
@@ -275,7 +347,9 @@ def test_user_table_overlap_and_gaps_are_named() -> None:
 
 def test_segments_reject_scores_outside_the_scheme() -> None:
     s = pl.DataFrame({"customer_id": [1], "r_score": [7], "f_score": [1], "m_score": [1]})
-    with pytest.raises(DataError, match=r"1 customer\(s\) have score cells the scheme does not cover"):
+    with pytest.raises(
+        DataError, match=r"1 customer\(s\) have score cells the scheme does not cover"
+    ):
         rfm.segments(s)
 
 
@@ -285,10 +359,18 @@ transactions = dataframes(
     [
         column("customer_id", dtype=pl.Int64, strategy=st.integers(0, 20), allow_null=False),
         column("order_id", dtype=pl.Int64, strategy=st.integers(0, 40), allow_null=False),
-        column("timestamp", dtype=pl.Date,
-               strategy=st.dates(date(2020, 1, 1), date(2024, 12, 31)), allow_null=False),
-        column("amount", dtype=pl.Float64,
-               strategy=st.floats(-100, 1_000, allow_nan=False), allow_null=False),
+        column(
+            "timestamp",
+            dtype=pl.Date,
+            strategy=st.dates(date(2020, 1, 1), date(2024, 12, 31)),
+            allow_null=False,
+        ),
+        column(
+            "amount",
+            dtype=pl.Float64,
+            strategy=st.floats(-100, 1_000, allow_nan=False),
+            allow_null=False,
+        ),
     ],
     min_size=1,
     max_size=60,
@@ -305,8 +387,10 @@ def test_summary_lazy_eager_and_row_order_agree(tx: pl.DataFrame) -> None:
     assert eager.height == tx["customer_id"].n_unique()  # nobody dropped
     assert eager["customer_id"].is_unique().all()
     assert (eager["recency"].drop_nulls() >= 0).all()
-    assert eager.filter(pl.col("frequency") == 0)["recency"].null_count() == (
-        eager["frequency"] == 0).sum()
+    assert (
+        eager.filter(pl.col("frequency") == 0)["recency"].null_count()
+        == (eager["frequency"] == 0).sum()
+    )
 
 
 @settings(max_examples=60, deadline=None)
@@ -315,8 +399,11 @@ def test_scores_in_range_and_ties_shared(tx: pl.DataFrame, bins: int, ties: str)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RetailCRMWarning)
         out = rfm.scores(tx, bins=bins, ties=ties)  # type: ignore[arg-type]
-    for measure, column_name in (("recency", "r_score"), ("frequency", "f_score"),
-                                 ("monetary", "m_score")):
+    for measure, column_name in (
+        ("recency", "r_score"),
+        ("frequency", "f_score"),
+        ("monetary", "m_score"),
+    ):
         assert out[column_name].is_between(1, bins).all()
         # equal values always share a score; better values never score lower
         ordered = out.select(measure, column_name).drop_nulls().unique().sort(measure)
@@ -344,10 +431,16 @@ def test_every_customer_gets_exactly_one_segment(tx: pl.DataFrame) -> None:
 @settings(max_examples=40, deadline=None)
 @given(tx=transactions)
 def test_results_invariant_to_renaming_through_prepare(tx: pl.DataFrame) -> None:
-    raw = tx.rename({"customer_id": "Kunde", "order_id": "Beleg", "timestamp": "Datum",
-                     "amount": "Umsatz"}).with_columns(pl.col("Datum").cast(pl.String))
-    prepared = retailcrm.prepare(raw, customer_id="Kunde", order_id="Beleg",
-                                 timestamp=pl.col("Datum").str.to_date(), amount="Umsatz")
+    raw = tx.rename(
+        {"customer_id": "Kunde", "order_id": "Beleg", "timestamp": "Datum", "amount": "Umsatz"}
+    ).with_columns(pl.col("Datum").cast(pl.String))
+    prepared = retailcrm.prepare(
+        raw,
+        customer_id="Kunde",
+        order_id="Beleg",
+        timestamp=pl.col("Datum").str.to_date(),
+        amount="Umsatz",
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RetailCRMWarning)
         assert_frame_equal(rfm.scores(prepared), rfm.scores(tx), check_exact=False, rel_tol=1e-12)

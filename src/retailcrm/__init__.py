@@ -13,7 +13,7 @@ Start with :func:`prepare`, which maps your columns onto the canonical schema::
 
 from __future__ import annotations
 
-from retailcrm import clv, cohorts, datasets, rfm
+from retailcrm import clv, cohorts, datasets, metrics, rfm, segments
 from retailcrm._errors import (
     ArgumentError,
     ColumnError,
@@ -39,6 +39,8 @@ __all__ = [
     "clv",
     "cohorts",
     "datasets",
+    "metrics",
     "prepare",
     "rfm",
+    "segments",
 ]

@@ -36,12 +36,16 @@ def orders(tx: FrameT, /, *, by: str = "order") -> FrameT:
     """
     ts = pl.col("timestamp")
     if by == "order" and "order_id" in tx.collect_schema():
-        return tx.group_by("customer_id", "order_id").agg(
-            order_date=ts.min().dt.date(),
-            timestamp=ts.min(),
-            last_timestamp=ts.max(),
-            value=pl.col("amount").sum(),
-        ).drop("order_id")
+        return (
+            tx.group_by("customer_id", "order_id")
+            .agg(
+                order_date=ts.min().dt.date(),
+                timestamp=ts.min(),
+                last_timestamp=ts.max(),
+                value=pl.col("amount").sum(),
+            )
+            .drop("order_id")
+        )
     return tx.group_by("customer_id", order_date=ts.dt.date()).agg(
         timestamp=ts.min(),
         last_timestamp=ts.max(),

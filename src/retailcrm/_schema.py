@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple, TypeVar, Union
+from typing import Any, NamedTuple, TypeVar
 
 import polars as pl
 
@@ -18,7 +18,7 @@ from retailcrm._errors import ArgumentError, ColumnError, DataError, InputTypeEr
 __all__ = ["CANONICAL", "Check", "FrameT", "forbid", "prepare", "require"]
 
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
-ColumnSpec = Union[str, pl.Expr]
+ColumnSpec = str | pl.Expr
 
 #: The canonical columns, in the order :func:`prepare` returns them.
 CANONICAL: tuple[str, ...] = (
@@ -96,7 +96,7 @@ def require(frame: FrameT, needed: Mapping[str, str], /, *, caller: str) -> Fram
     >>> require(pl.DataFrame({"customer_id": [1]}), {"amount": "numeric"}, caller="demo")
     Traceback (most recent call last):
     ...
-    retailcrm._errors.ColumnError: demo: missing column(s) ['amount']; the frame has ['customer_id']. Map your own names with retailcrm.prepare(frame, amount=...).
+    retailcrm._errors.ColumnError: demo: missing column(s) ['amount']; the frame has ...
     """
     _check_frame(frame, caller)
     schema = frame.collect_schema()
@@ -157,14 +157,16 @@ def forbid(frame: pl.DataFrame | pl.LazyFrame, /, *checks: Check, caller: str) -
     ...        "Drop them or fill them.", ["customer_id", "amount"]), caller="demo")
     Traceback (most recent call last):
     ...
-    retailcrm._errors.DataError: demo: 1 row(s) have a null customer_id, e.g. {'customer_id': None, 'amount': 2.0}. Drop them or fill them.
+    retailcrm._errors.DataError: demo: 1 row(s) have a null customer_id, e.g. ...
     """
     if not checks:
         return
     exprs: list[pl.Expr] = []
     for i, check in enumerate(checks):
         exprs.append(check.bad.fill_null(False).sum().alias(f"n{i}"))
-        exprs.append(pl.struct(check.show).filter(check.bad.fill_null(False)).first().alias(f"e{i}"))
+        exprs.append(
+            pl.struct(check.show).filter(check.bad.fill_null(False)).first().alias(f"e{i}")
+        )
     counts = frame.lazy().select(exprs).collect().row(0)
     for i, check in enumerate(checks):
         n = counts[2 * i]
@@ -264,7 +266,10 @@ def _number_expr(name: str, spec: object, dtype: pl.DataType) -> pl.Expr:
         return col.str.strip_chars().cast(pl.Float64, strict=False)
     if isinstance(dtype, pl.Null):
         return col.cast(pl.Float64)
-    msg = f"prepare: {name} ({_ident(spec)}) is {dtype}, not numeric: pass {name}=pl.col(...).cast(pl.Float64)."
+    msg = (
+        f"prepare: {name} ({_ident(spec)}) is {dtype}, not numeric: "
+        f"pass {name}=pl.col(...).cast(pl.Float64)."
+    )
     raise ColumnError(msg)
 
 
@@ -383,7 +388,9 @@ def prepare(
         raw_schema = raw.collect_schema()
     except pl.exceptions.PolarsError as error:
         first_line = str(error).splitlines()[0]
-        msg = f"prepare: a mapping expression failed on this frame: {first_line}. Fix the expression."
+        msg = (
+            f"prepare: a mapping expression failed on this frame: {first_line}. Fix the expression."
+        )
         raise ColumnError(msg) from None
 
     converted: dict[str, pl.Expr] = {}

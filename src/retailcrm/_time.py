@@ -67,16 +67,19 @@ class Period(NamedTuple):
         """Whole periods from Date ``start`` to Date ``when`` (floor; month ends respected).
 
         For month-based periods a period ends on the same day of the month (or the month's
-        last day), as ``offset_by`` counts: from 2024-01-31 one month ends at 2024-02-29.
+        last day), as ``offset_by`` counts: from 2024-01-31 one month ends at 2024-02-29. In
+        integer arithmetic: ``when`` is before the monthly anniversary of ``start`` exactly when
+        its day of month is smaller than both ``start``'s and the last day of its month.
         """
         if self.days is not None:
             return ((when - start).dt.total_days() // self.days).cast(pl.Int32)
         assert self.months is not None
-        whole = (when.dt.year() - start.dt.year()) * 12 + when.dt.month() - start.dt.month()
-        # step back one month where `when` falls before the monthly anniversary of `start`
-        shifted = start.dt.offset_by(pl.format("{}mo", whole))
-        whole = pl.when(shifted > when).then(whole - 1).otherwise(whole)
-        return (whole // self.months).cast(pl.Int32)
+        whole = (when.dt.year() - start.dt.year()) * 12 + (
+            when.dt.month().cast(pl.Int32) - start.dt.month().cast(pl.Int32)
+        )
+        day = when.dt.day()
+        early = (day < start.dt.day()) & (day < when.dt.days_in_month())
+        return ((whole - early.cast(pl.Int32)) // self.months).cast(pl.Int32)
 
 
 def parse_period(period: str, *, caller: str) -> Period:
@@ -89,7 +92,7 @@ def parse_period(period: str, *, caller: str) -> Period:
     >>> parse_period("1m", caller="demo")
     Traceback (most recent call last):
     ...
-    retailcrm._errors.ArgumentError: demo: period must be '<n>d', '<n>w', '<n>mo', '<n>q' or '<n>y' (e.g. '1mo'); got '1m'.
+    retailcrm._errors.ArgumentError: demo: period must be '<n>d', '<n>w', '<n>mo', ...; got '1m'.
     """
     match = _PERIOD.match(period) if isinstance(period, str) else None
     if match is None:

@@ -13,6 +13,7 @@ always share a score** (see :func:`scores`).
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Literal
@@ -24,13 +25,18 @@ from retailcrm._orders import PURCHASE, orders
 from retailcrm._schema import FrameT, require
 from retailcrm._time import AsOf, cutoff
 
-__all__ = ["SCHEMES", "MEASURES", "scheme", "scores", "segments", "summary", "thresholds"]
+__all__ = ["MEASURES", "SCHEMES", "scheme", "scores", "segments", "summary", "thresholds"]
 
 #: The three measures, in the order of the cell string.
 MEASURES: tuple[str, ...] = ("recency", "frequency", "monetary")
 _SCORE_COLUMNS = {"recency": "r_score", "frequency": "f_score", "monetary": "m_score"}
 _NEEDED = {"customer_id": "id", "timestamp": "date or datetime", "amount": "numeric"}
-_SUMMARY = {"customer_id": "any", "recency": "numeric", "frequency": "numeric", "monetary": "numeric"}
+_SUMMARY = {
+    "customer_id": "any",
+    "recency": "numeric",
+    "frequency": "numeric",
+    "monetary": "numeric",
+}
 _SCORE_DTYPE = pl.UInt8
 _TIES = ("min", "max", "average")
 
@@ -81,8 +87,9 @@ def summary(tx: FrameT, /, *, as_of: AsOf = None) -> FrameT:
     >>> from datetime import date
     >>> import polars as pl
     >>> from retailcrm import rfm
+    >>> days = [date(2024, 1, 1), date(2024, 1, 20), date(2024, 1, 31), date(2024, 1, 2)]
     >>> tx = pl.DataFrame({"customer_id": [1, 1, 2, 3], "amount": [10.0, 30.0, 5.0, -4.0],
-    ...     "timestamp": [date(2024, 1, 1), date(2024, 1, 20), date(2024, 1, 31), date(2024, 1, 2)]})
+    ...                    "timestamp": days})
     >>> rfm.summary(tx).select("customer_id", "recency", "frequency", "monetary").rows()
     [(1, 11, 2, 40.0), (2, 0, 1, 5.0), (3, None, 0, -4.0)]
     """
@@ -129,8 +136,12 @@ def _check_breaks(breaks: Mapping[str, Sequence[float]], bins: int) -> dict[str,
             msg = f"rfm.scores: breaks has key {measure!r}; use one of {list(MEASURES)}."
             raise ArgumentError(msg)
         values = [float(p) for p in points]
-        ordered = all(a < b for a, b in zip(values, values[1:]))
-        if len(values) != bins - 1 or not ordered or any(v != v or abs(v) == float("inf") for v in values):
+        ordered = all(a < b for a, b in itertools.pairwise(values))
+        if (
+            len(values) != bins - 1
+            or not ordered
+            or any(v != v or abs(v) == float("inf") for v in values)
+        ):
             msg = (
                 f"rfm.scores: breaks[{measure!r}] must hold bins - 1 = {bins - 1} finite, strictly "
                 f"increasing numbers; got {list(points)}."
@@ -451,7 +462,7 @@ def _builtin(name: str) -> pl.DataFrame:
 
 
 def _cells(frame: pl.DataFrame, keys: list[str], limit: int = 10) -> str:
-    shown = [dict(zip(keys, row)) for row in frame.select(keys).head(limit).rows()]
+    shown = [dict(zip(keys, row, strict=True)) for row in frame.select(keys).head(limit).rows()]
     more = f" and {frame.height - limit} more" if frame.height > limit else ""
     return f"{shown}{more}"
 
@@ -479,8 +490,10 @@ def _checked_table(table: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
     if cells.select(pl.min_horizontal(pl.col(keys).min())).item() < 1:
         msg = f"{caller}: scores in a scheme table start at 1."
         raise DataError(msg)
-    dupes = cells.group_by(keys).agg(pl.col("segment").unique().sort()).filter(
-        pl.col("segment").list.len() > 1
+    dupes = (
+        cells.group_by(keys)
+        .agg(pl.col("segment").unique().sort())
+        .filter(pl.col("segment").list.len() > 1)
     )
     repeated = cells.filter(pl.struct(keys).is_duplicated())
     if dupes.height or repeated.height:

@@ -77,5 +77,6 @@ def test_cdnow_scores_quintiles_match_a_plain_ranking() -> None:
     assert segments.height == 23_570
     # quintiles by construction: each recency score holds about a fifth of the customers
     sizes = scored.group_by("r_score").len()["len"]
-    assert sizes.min() > 0.15 * n and sizes.max() < 0.25 * n
+    assert sizes.min() > 0.15 * n
+    assert sizes.max() < 0.25 * n
     assert pl.Series(segments["segment"]).n_unique() >= 8
