@@ -15,7 +15,7 @@ import polars as pl
 
 from retailcrm._errors import ArgumentError, ColumnError, DataError, InputTypeError
 
-__all__ = ["CANONICAL", "Check", "FrameT", "forbid", "prepare", "require"]
+__all__ = ["CANONICAL", "Check", "FrameT", "forbid", "prepare", "require", "same_kind"]
 
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 ColumnSpec = str | pl.Expr
@@ -118,6 +118,17 @@ def require(frame: FrameT, needed: Mapping[str, str], /, *, caller: str) -> Fram
             )
             raise ColumnError(msg)
     return frame
+
+
+def same_kind(result: pl.LazyFrame, /, *given: object) -> Any:
+    """Return ``result`` lazy when any of the ``given`` inputs was lazy, else collect it once.
+
+    Public functions build one lazy query whatever they were given (so an eager input gets the
+    query optimiser too) and hand back the kind they received: lazy in, lazy out.
+    """
+    if any(isinstance(frame, pl.LazyFrame) for frame in given):
+        return result
+    return result.collect()
 
 
 class Check(NamedTuple):

@@ -22,7 +22,7 @@ import polars as pl
 
 from retailcrm._errors import ArgumentError, ColumnError, DataError, RetailCRMWarning
 from retailcrm._orders import PURCHASE, orders
-from retailcrm._schema import FrameT, require
+from retailcrm._schema import FrameT, require, same_kind
 from retailcrm._time import AsOf, cutoff
 
 __all__ = ["MEASURES", "SCHEMES", "scheme", "scores", "segments", "summary", "thresholds"]
@@ -96,19 +96,21 @@ def summary(tx: FrameT, /, *, as_of: AsOf = None) -> FrameT:
     require(tx, _NEEDED, caller="rfm.summary")
     cut = cutoff(as_of, tx.collect_schema()["timestamp"], caller="rfm.summary")
     ts = pl.col("timestamp")
+    lines = tx.lazy() if cut.date is None else tx.lazy().filter(cut.keep)
+    seen = {"_seen": pl.col("last_timestamp").max()} if cut.date is None else {}
     per_customer = (
-        orders(tx.filter(cut.keep))
+        orders(lines)
         .group_by("customer_id")
         .agg(
             first_purchase=ts.filter(PURCHASE).min(),
             last_purchase=ts.filter(PURCHASE).max(),
             frequency=PURCHASE.sum().cast(pl.UInt32),
             monetary=pl.col("value").sum(),
-            _seen=pl.col("last_timestamp").max(),
+            **seen,
         )
     )
     as_of_date = pl.lit(cut.date) if cut.date is not None else pl.col("_seen").max().dt.date()
-    return per_customer.select(
+    result = per_customer.select(
         "customer_id",
         "first_purchase",
         "last_purchase",
@@ -119,6 +121,7 @@ def summary(tx: FrameT, /, *, as_of: AsOf = None) -> FrameT:
             pl.col("monetary") / pl.col("frequency")
         ),
     ).sort("customer_id")
+    return same_kind(result, tx)  # type: ignore[no-any-return]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -254,7 +257,7 @@ def scores(
             raise ArgumentError(msg)
         base = require(tx_or_summary, _SUMMARY, caller=caller)
     else:
-        base = summary(tx_or_summary, as_of=as_of)
+        base = summary(tx_or_summary.lazy(), as_of=as_of)
 
     score_exprs = {
         _SCORE_COLUMNS[m]: (
@@ -263,21 +266,27 @@ def scores(
         for m in MEASURES
     }
     sep = "-" if bins >= 10 else ""
-    scored = base.with_columns(**score_exprs).with_columns(
-        rfm_cell=pl.concat_str(list(_SCORE_COLUMNS.values()), separator=sep),
-        rfm_score=pl.sum_horizontal(list(_SCORE_COLUMNS.values())).cast(_SCORE_DTYPE),
+    scored = same_kind(
+        base.lazy()
+        .with_columns(**score_exprs)
+        .with_columns(
+            rfm_cell=pl.concat_str(list(_SCORE_COLUMNS.values()), separator=sep),
+            rfm_score=pl.sum_horizontal(list(_SCORE_COLUMNS.values())).cast(_SCORE_DTYPE),
+        ),
+        tx_or_summary,
     )
     if isinstance(scored, pl.DataFrame):
         _warn_empty_bins(scored, bins, skip=set(fixed))
-    return scored
+    return scored  # type: ignore[no-any-return]
 
 
 def _empty_bins(scored: pl.DataFrame, bins: int) -> dict[str, list[int]]:
     empty: dict[str, list[int]] = {}
     if scored.height == 0:
         return empty
+    used_scores = scored.select(pl.col(c).unique().implode() for c in _SCORE_COLUMNS.values())
     for measure, column in _SCORE_COLUMNS.items():
-        used = set(scored[column].unique().to_list())
+        used = set(used_scores[column][0].to_list())
         missing = [s for s in range(1, bins + 1) if s not in used]
         if missing:
             empty[measure] = missing
