@@ -13,7 +13,7 @@ Start with :func:`prepare`, which maps your columns onto the canonical schema::
 
 from __future__ import annotations
 
-from retailcrm import clv, cohorts, datasets, metrics, rfm, segments
+from retailcrm import alerts, campaigns, clv, cohorts, datasets, metrics, rfm, segments
 from retailcrm._errors import (
     ArgumentError,
     ColumnError,
@@ -36,6 +36,8 @@ __all__ = [
     "RetailCRMError",
     "RetailCRMWarning",
     "__version__",
+    "alerts",
+    "campaigns",
     "clv",
     "cohorts",
     "datasets",
