@@ -13,7 +13,7 @@ Start with :func:`prepare`, which maps your columns onto the canonical schema::
 
 from __future__ import annotations
 
-from retailcrm import alerts, campaigns, clv, cohorts, datasets, metrics, rfm, segments
+from retailcrm import alerts, basket, campaigns, clv, cohorts, datasets, metrics, rfm, segments
 from retailcrm._errors import (
     ArgumentError,
     ColumnError,
@@ -37,6 +37,7 @@ __all__ = [
     "RetailCRMWarning",
     "__version__",
     "alerts",
+    "basket",
     "campaigns",
     "clv",
     "cohorts",
