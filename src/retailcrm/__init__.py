@@ -20,6 +20,7 @@ from retailcrm._errors import (
     ConvergenceError,
     DataError,
     InputTypeError,
+    MissingDependencyError,
     RetailCRMError,
     RetailCRMWarning,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "ConvergenceError",
     "DataError",
     "InputTypeError",
+    "MissingDependencyError",
     "RetailCRMError",
     "RetailCRMWarning",
     "__version__",

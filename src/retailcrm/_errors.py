@@ -14,6 +14,7 @@ __all__ = [
     "ConvergenceError",
     "DataError",
     "InputTypeError",
+    "MissingDependencyError",
     "RetailCRMError",
     "RetailCRMWarning",
 ]
@@ -37,6 +38,10 @@ class ArgumentError(RetailCRMError, ValueError):
 
 class InputTypeError(RetailCRMError, TypeError):
     """The object passed is not a kind of frame the function accepts."""
+
+
+class MissingDependencyError(RetailCRMError, ImportError):
+    """An optional dependency (an extra such as ``plot`` or ``spark``) is not installed."""
 
 
 class ConvergenceError(RetailCRMError, RuntimeError):

@@ -22,7 +22,7 @@ import polars as pl
 
 from retailcrm._errors import ArgumentError
 from retailcrm._orders import PURCHASE, orders
-from retailcrm._schema import FrameT, require
+from retailcrm._schema import FrameT, require, same_kind
 from retailcrm._time import Period, cutoff, parse_period
 
 __all__ = ["METRICS", "Align", "matrix", "table"]
@@ -191,22 +191,36 @@ def table(
     lines = tx.lazy()
     if cut.date is not None:
         lines = lines.filter(cut.keep)
-        seen: dict[str, pl.Expr] = {}
         end = pl.lit(cut.date, pl.Date)
     else:  # as_of is the last local date seen: carried through the aggregations (one pass)
-        seen = {"_seen": pl.col("_seen").max()}
         end = pl.col("_seen").max()
+    cells = _partial_cells(lines, step, align, carry_seen=cut.date is None)
+    return same_kind(_finish(cells, end, step, align), tx)  # type: ignore[no-any-return]
+
+
+def _partial_cells(
+    lines: pl.LazyFrame, step: Period, align: str, *, carry_seen: bool
+) -> pl.LazyFrame:
+    """The additive part of :func:`table`: activity per cell of the customers in ``lines``.
+
+    Counts are sums over customers, so the cells of disjoint sets of customers (partitions by
+    ``customer_id``) add up to the cells of all of them: this is what ``retailcrm.spark`` merges.
+    With ``carry_seen`` the last local date seen rides along as ``_seen`` (the default as_of).
+    """
+    seen: dict[str, pl.Expr] = {"_seen": pl.col("_seen").max()} if carry_seen else {}
     order = orders(lines)
     if seen:
-        last = "last_timestamp" if "order_id" in schema else "order_date"
+        last = "last_timestamp" if "order_id" in lines.collect_schema() else "order_date"
         order = order.with_columns(_seen=pl.col(last).dt.date())
     order = order.select("customer_id", "order_date", "value", *seen)
     if align == "calendar":
-        cells = _calendar_cells(order, step, seen)
-    else:
-        cells = _first_purchase_cells(order, step, seen)
-    result = _rectangle(cells, end, step, calendar=align == "calendar")
-    return result.collect() if isinstance(tx, pl.DataFrame) else result  # type: ignore[return-value]
+        return _calendar_cells(order, step, seen)
+    return _first_purchase_cells(order, step, seen)
+
+
+def _finish(cells: pl.LazyFrame, end: pl.Expr, step: Period, align: str) -> pl.LazyFrame:
+    """The rectangle of cells up to ``end`` (the as_of date), with rates and censoring."""
+    return _rectangle(cells, end, step, calendar=align == "calendar")
 
 
 def _calendar_cells(order: pl.LazyFrame, step: Period, seen: dict[str, pl.Expr]) -> pl.LazyFrame:
