@@ -3,9 +3,15 @@
 Run from the repository root after ``pip install .``::
 
     python examples/quickstart.py
+
+With the ``plot`` extra (``pip install ".[plot]"``) it also draws the RFM segments and the
+cohort revenue curves, saves them to ``examples/output/quickstart.png`` and shows the figure.
 """
 
 from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
 
 import polars as pl
 
@@ -53,6 +59,23 @@ def main() -> None:
     print("\nMonthly cohorts: share of each cohort buying in month k after acquisition")
     with pl.Config(tbl_cols=16, float_precision=3, tbl_width_chars=200):
         print(matrix)
+
+    if importlib.util.find_spec("matplotlib") is None:
+        print('\nFor figures: pip install "retailcrm-analytics[plot]"')
+        return
+    import matplotlib.pyplot as plt
+
+    from retailcrm import plot
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(14, 5), layout="constrained")
+    plot.rfm_segments(named, ax=left)
+    plot.cohort_revenue(table, currency="$", ax=right)
+    path = Path(__file__).resolve().parent / "output" / "quickstart.png"
+    path.parent.mkdir(exist_ok=True)
+    fig.savefig(path, dpi=90)
+    print(f"\nFigure saved to {path}")
+    if plt.get_backend().lower() != "agg":  # a screen is available
+        plt.show()
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+import warnings
+from datetime import date, datetime
 
 import hypothesis.strategies as st
 import polars as pl
@@ -12,7 +13,18 @@ from polars.testing import assert_frame_equal
 from polars.testing.parametric import column, dataframes
 
 import retailcrm.clv as clv
-from retailcrm import ArgumentError, ColumnError, DataError, cohorts, datasets, metrics, rfm
+from retailcrm import (
+    ArgumentError,
+    ColumnError,
+    DataError,
+    RetailCRMWarning,
+    _time,
+    cohorts,
+    datasets,
+    metrics,
+    rfm,
+    segments,
+)
 
 D = date
 MAR31 = D(2024, 3, 31)
@@ -426,3 +438,160 @@ def test_interpurchase_matches_a_plain_computation(tx: pl.DataFrame) -> None:
     assert out["repeat_customers"].item() == len(gaps)
     pooled = out["pooled_gap_days"].item()
     assert pooled == (pytest.approx(sum(gaps) / sum(counts)) if gaps else None)
+
+
+# --------------------------------------------------------------------------- one window rule
+
+
+def test_one_lookback_window_for_segments_and_metrics() -> None:
+    # tz-aware instants near midnight: the window counts local dates, as_of = the last one
+    tz = "America/New_York"
+    stamps = [datetime(2024, 1, 31, 23, 30), datetime(2024, 2, 1, 0, 30), datetime(2024, 3, 31, 9)]
+    tx = pl.DataFrame(
+        {
+            "customer_id": [1, 2, 3],
+            "timestamp": stamps,
+            "amount": [10.0, 20.0, 40.0],
+            "channel": ["store", "online", "store"],
+        }
+    ).with_columns(pl.col("timestamp").dt.replace_time_zone(tz))
+    # as_of 2024-03-31 (local), 2 months back: (2024-01-31, 2024-03-31] keeps customers 2 and 3
+    window = _time.window(tx, None, "2mo", caller="test")
+    assert window.lines.collect()["customer_id"].to_list() == [2, 3]
+    seg = pl.DataFrame({"customer_id": [2, 3], "segment": ["a", "a"]})
+    assert segments.contribution(tx, seg, lookback="2mo")["sales"].to_list() == [60.0]
+    assert segments.frequency_bands(tx, lookback="2mo")["customer_id"].to_list() == [2, 3]
+    assert metrics.channel_mix(tx, lookback="2mo")["revenue"].sum() == 60.0
+    wallets = pl.DataFrame({"customer_id": [1, 2, 3], "wallet": [100.0] * 3})
+    spend = metrics.share_of_wallet(tx, wallets=wallets, lookback="2mo")["spend"]
+    assert spend.to_list() == [0.0, 20.0, 40.0]
+    # the same with as_of given as a date, lazily
+    lazy = metrics.channel_mix(tx.lazy(), as_of=D(2024, 3, 31), lookback="2mo").collect()
+    assert lazy["revenue"].sum() == 60.0
+
+
+# --------------------------------------------------------------------------- category requirement
+
+
+@pytest.fixture
+def brands() -> pl.DataFrame:
+    # Milk: 1 buys A 3 + B 1; 2 buys B 2 and an unbranded milk 2; 3 buys A 4 (2 units)
+    # Tea: 1 buys C 9; customer 4 only Tea
+    rows = [
+        (1, D(2024, 1, 1), "A", "Milk", 1.0, 3.0),
+        (1, D(2024, 1, 2), "B", "Milk", 1.0, 1.0),
+        (1, D(2024, 1, 3), "C", "Tea", 1.0, 9.0),
+        (2, D(2024, 2, 1), "B", "Milk", 1.0, 2.0),
+        (2, D(2024, 2, 1), None, "Milk", 3.0, 2.0),
+        (3, D(2024, 3, 1), "A", "Milk", 2.0, 4.0),
+        (4, D(2024, 3, 1), "C", "Tea", 1.0, 5.0),
+    ]
+    return pl.DataFrame(
+        rows,
+        schema=["customer_id", "timestamp", "brand", "category", "quantity", "amount"],
+        orient="row",
+    )
+
+
+def test_share_of_category_requirement_by_hand(brands: pl.DataFrame) -> None:
+    out = metrics.share_of_category_requirement(brands, focus="A")
+    expected = pl.DataFrame(
+        {
+            "customer_id": [1, 2, 3],
+            "focus_amount": [3.0, 0.0, 4.0],
+            "category_amount": [4.0, 4.0, 4.0],  # the unbranded milk counts in the category
+            "share_of_category_requirement": [0.75, 0.0, 1.0],
+        }
+    )
+    assert_frame_equal(out, expected)
+    volume = metrics.share_of_category_requirement(brands, focus="A", value="quantity")
+    assert volume.columns[1:3] == ["focus_quantity", "category_quantity"]
+    assert volume["share_of_category_requirement"].to_list() == [0.5, 0.0, 1.0]
+    # without a category: every line of the customer is their requirement
+    everything = metrics.share_of_category_requirement(brands, focus="A", within=None)
+    assert everything["share_of_category_requirement"].to_list() == [0.75 * 4 / 13, 0, 1, 0]
+    total = metrics.aggregate_share_of_category_requirement(brands, focus="A")
+    # buyers of A: 1 and 3: (3 + 4) / (4 + 4); market share 7 / 12
+    assert total.row(0) == pytest.approx((3, 2, 7.0, 8.0, 7 / 8, (0.75 + 1) / 2, 7 / 12))
+    assert total.columns == [
+        "category_buyers",
+        "focus_buyers",
+        "focus_amount",
+        "category_amount",
+        "share_of_category_requirement",
+        "mean_individual_share",
+        "market_share",
+    ]
+    lazy = metrics.share_of_category_requirement(brands.lazy(), focus=["A", "B"])
+    assert lazy.collect()["share_of_category_requirement"].to_list() == [1.0, 0.5, 1.0]
+
+
+def test_share_of_category_requirement_bad_input(brands: pl.DataFrame) -> None:
+    with pytest.warns(RetailCRMWarning, match=r"focus 'Z' has no line in the window"):
+        out = metrics.share_of_category_requirement(brands, focus="Z")
+    assert out.height == 0
+    with pytest.warns(RetailCRMWarning, match=r"1 row\(s\) have a null category"):
+        metrics.share_of_category_requirement(
+            brands.with_columns(pl.when(pl.col("customer_id") != 4).then(pl.col("category"))),
+            focus="A",
+        )
+    with pytest.raises(ArgumentError, match=r"value must be one of \['amount', 'quantity'\]"):
+        metrics.share_of_category_requirement(brands, focus="A", value="units")
+    with pytest.raises(ColumnError, match=r"missing column\(s\) \['quantity'\]"):
+        metrics.share_of_category_requirement(brands.drop("quantity"), focus="A", value="quantity")
+    with pytest.raises(ColumnError, match=r"level='sku' names no column"):
+        metrics.aggregate_share_of_category_requirement(brands, focus="A", level="sku")
+
+
+def test_size_of_wallet_by_hand() -> None:
+    wallets = pl.DataFrame({"customer_id": [1, 2, 3, 4], "wallet": [100.0, 50.0, 30.0, 20.0]})
+    assert metrics.size_of_wallet(wallets).row(0) == (4, 200.0, 50.0)
+    seg = pl.DataFrame({"customer_id": [1, 2, 3, 9], "segment": ["Gold", "Gold", "Silver", "X"]})
+    out = metrics.size_of_wallet(wallets.lazy(), seg)
+    assert isinstance(out, pl.LazyFrame)
+    assert out.collect().rows() == [
+        ("Gold", 2, 150.0, 75.0),
+        ("Silver", 1, 30.0, 30.0),
+        (None, 1, 20.0, 20.0),  # customer 4 has no segment; 9 has no wallet
+    ]
+    with pytest.raises(ArgumentError, match=r"wallets is required"):
+        metrics.size_of_wallet(None)  # type: ignore[arg-type]
+    with pytest.raises(DataError, match=r"2 row\(s\) of segments repeat a customer_id"):
+        metrics.size_of_wallet(wallets, pl.concat([seg, seg.head(1)]))
+
+
+scr_transactions = dataframes(
+    [
+        column("customer_id", dtype=pl.Int64, strategy=st.integers(0, 8)),
+        column("timestamp", dtype=pl.Date, strategy=st.dates(D(2024, 1, 1), D(2024, 6, 30))),
+        column("brand", dtype=pl.String, strategy=st.sampled_from(["A", "B", "C"])),
+        column("category", dtype=pl.String, strategy=st.sampled_from(["X", "Y"])),
+        column("amount", dtype=pl.Float64, strategy=st.integers(-5, 30).map(float)),
+    ],
+    min_size=1,
+    max_size=40,
+    allow_null=False,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(tx=scr_transactions)
+def test_share_of_category_requirement_matches_a_plain_computation(tx: pl.DataFrame) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RetailCRMWarning)
+        out = metrics.share_of_category_requirement(tx, focus="A")
+    rows = tx.to_dicts()
+    categories = {r["category"] for r in rows if r["brand"] == "A"}
+    focus: dict[int, float] = {}
+    total: dict[int, float] = {}
+    for r in rows:
+        if r["category"] in categories:
+            c = r["customer_id"]
+            total[c] = total.get(c, 0.0) + r["amount"]
+            focus[c] = focus.get(c, 0.0) + (r["amount"] if r["brand"] == "A" else 0.0)
+    assert out["customer_id"].to_list() == sorted(total)
+    assert out["focus_amount"].to_list() == [focus[c] for c in sorted(total)]
+    shares = [focus[c] / total[c] if total[c] > 0 else None for c in sorted(total)]
+    assert out["share_of_category_requirement"].to_list() == pytest.approx(shares)
+    shuffled = tx.sample(fraction=1.0, shuffle=True, seed=5).lazy()
+    assert_frame_equal(metrics.share_of_category_requirement(shuffled, focus="A").collect(), out)

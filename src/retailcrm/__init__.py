@@ -13,7 +13,20 @@ Start with :func:`prepare`, which maps your columns onto the canonical schema::
 
 from __future__ import annotations
 
-from retailcrm import alerts, basket, campaigns, clv, cohorts, datasets, metrics, rfm, segments
+from retailcrm import (
+    alerts,
+    assortment,
+    basket,
+    campaigns,
+    clv,
+    cohorts,
+    datasets,
+    metrics,
+    profiles,
+    replenishment,
+    rfm,
+    segments,
+)
 from retailcrm._errors import (
     ArgumentError,
     ColumnError,
@@ -39,6 +52,7 @@ __all__ = [
     "RetailCRMWarning",
     "__version__",
     "alerts",
+    "assortment",
     "basket",
     "campaigns",
     "clv",
@@ -46,6 +60,8 @@ __all__ = [
     "datasets",
     "metrics",
     "prepare",
+    "profiles",
+    "replenishment",
     "rfm",
     "segments",
 ]

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import polars as pl
 
 from retailcrm._errors import ArgumentError
 
-__all__ = ["AsOf", "Cutoff", "Period", "cutoff", "parse_period"]
+__all__ = ["AsOf", "Cutoff", "Period", "Window", "cutoff", "parse_period", "window"]
 
 _PERIOD = re.compile(r"^([1-9][0-9]*)(d|w|mo|q|y)$")
 _MONTHS = {"mo": 1, "q": 3, "y": 12}
@@ -180,3 +181,84 @@ def _zone(name: str) -> dt.tzinfo:
 def local_date(expr: pl.Expr) -> pl.Expr:
     """The calendar date of a Date or Datetime expression, in the column's own time zone."""
     return expr.dt.date()
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A look-back window ``(as_of - lookback, as_of]`` over canonical transactions.
+
+    ``observed`` holds the rows up to ``as_of`` (lazy); ``as_of`` is the ``as_of`` local
+    date as an expression: a literal when ``as_of`` was given, otherwise the last local date of
+    the rows (an aggregation, valid in any query over ``observed`` or ``lines``: the last row is
+    always inside the window). ``step`` is the parsed look-back (``None``: no look-back).
+    """
+
+    observed: pl.LazyFrame
+    as_of: pl.Expr
+    date: dt.date | None
+    step: Period | None
+
+    def since(self, periods: int = 1) -> pl.Expr:
+        """True for rows whose local date is after ``as_of`` minus ``periods`` look-backs."""
+        if self.step is None:
+            return pl.lit(True)
+        start = self.step.shift(self.as_of, pl.lit(-periods))
+        return pl.col("timestamp").dt.date() > start
+
+    @property
+    def lines(self) -> pl.LazyFrame:
+        """The rows in the window: local date in ``(as_of - lookback, as_of]``."""
+        return self.observed if self.step is None else self.observed.filter(self.since())
+
+
+def window(
+    tx: pl.DataFrame | pl.LazyFrame,
+    as_of: AsOf,
+    lookback: str | None,
+    *,
+    caller: str,
+    name: str = "lookback",
+) -> Window:
+    """The one look-back rule: rows with local date in ``(as_of - lookback, as_of]``.
+
+    ``as_of`` follows :func:`cutoff` (default: the last timestamp in ``tx``); ``lookback`` is a
+    duration ``"<n>d"``, ``"<n>w"``, ``"<n>mo"``, ``"<n>q"`` or ``"<n>y"`` counted back from the
+    ``as_of`` local date (``"12mo"`` with ``as_of`` 2024-12-31 keeps 2024-01-01 to 2024-12-31),
+    or ``None`` for every row up to ``as_of``. ``name`` is the argument named in errors.
+
+    When ``as_of`` is not given its date is the ``max`` of the timestamps taken inside the same
+    query (no cross join, no second scan of the source): a lazy plan stays one lazy plan.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from datetime import date
+    >>> tx = pl.DataFrame({"timestamp": [date(2023, 12, 31), date(2024, 1, 1), date(2024, 6, 30)]})
+    >>> window(tx, None, "3mo", caller="demo").lines.collect()["timestamp"].to_list()
+    [datetime.date(2024, 6, 30)]
+    >>> window(tx, "2024-06-30", "6mo", caller="demo").lines.collect().height
+    3
+    >>> window(tx, "2024-06-29", "6mo", caller="demo").lines.collect().height
+    2
+    >>> window(tx, None, "12 months", caller="demo")
+    Traceback (most recent call last):
+    ...
+    retailcrm._errors.ArgumentError: demo: lookback must be a duration '<n>d', ...; got '12 months'.
+    """
+    cut = cutoff(as_of, tx.collect_schema()["timestamp"], caller=caller)
+    step: Period | None = None
+    if lookback is not None:
+        try:
+            step = parse_period(lookback, caller=caller)
+        except ArgumentError:
+            msg = (
+                f"{caller}: {name} must be a duration '<n>d', '<n>w', '<n>mo', '<n>q' or "
+                f"'<n>y' (e.g. '12mo'); got {lookback!r}."
+            )
+            raise ArgumentError(msg) from None
+    observed = tx.lazy().filter(cut.keep)
+    if cut.date is not None:
+        end: pl.Expr = pl.lit(cut.date, pl.Date)
+    else:
+        end = pl.col("timestamp").max().dt.date()
+    return Window(observed, end, cut.date, step)

@@ -61,11 +61,21 @@ import polars as pl
 from scipy.special import ndtr, ndtri, stdtr, stdtrit
 
 from retailcrm._errors import ArgumentError, ColumnError, DataError, RetailCRMWarning
+from retailcrm._forecast import forecast
 from retailcrm._orders import PURCHASE, orders
 from retailcrm._schema import Check, FrameT, forbid, require
 from retailcrm._time import parse_period
 
-__all__ = ["ADJUSTMENTS", "GROUPS", "METRICS", "TESTS", "performance", "summary", "target"]
+__all__ = [
+    "ADJUSTMENTS",
+    "GROUPS",
+    "METRICS",
+    "TESTS",
+    "forecast",
+    "performance",
+    "summary",
+    "target",
+]
 
 #: The two groups of an assignment frame, in this order (the ``group`` Enum).
 GROUPS: tuple[str, ...] = ("treatment", "control")

@@ -7,6 +7,9 @@ r"""The CRM KPIs a retail team reports every month, from canonical transactions.
 - :func:`interpurchase_time` / :func:`interpurchase_summary` -- the two common definitions;
 - :func:`channel_mix` -- store only / online only / both: customers and revenue;
 - :func:`share_of_wallet` / :func:`aggregate_share_of_wallet` -- with wallet sizes you supply;
+- :func:`share_of_category_requirement` / :func:`aggregate_share_of_category_requirement` -- a
+  brand's share of its buyers' category buying, from the retailer's own data;
+- :func:`size_of_wallet` -- wallet sizes you supply, per segment;
 - :func:`past_customer_value`, :func:`customer_equity`.
 
 Definitions shared with the rest of the library (``retailcrm._orders``): an **order** is one
@@ -26,14 +29,18 @@ from typing import Any
 
 import polars as pl
 
+from retailcrm import _time
 from retailcrm._errors import ArgumentError, ColumnError
 from retailcrm._orders import PURCHASE, orders
 from retailcrm._schema import Check, FrameT, forbid, require
 from retailcrm._time import AsOf, Period, cutoff, parse_period
+from retailcrm.segments import _levels
+from retailcrm.segments._common import _keyed
 
 __all__ = [
     "MIXES",
     "acquisition",
+    "aggregate_share_of_category_requirement",
     "aggregate_share_of_wallet",
     "channel_mix",
     "customer_equity",
@@ -42,7 +49,9 @@ __all__ = [
     "kpis",
     "past_customer_value",
     "retention",
+    "share_of_category_requirement",
     "share_of_wallet",
+    "size_of_wallet",
     "survival",
 ]
 
@@ -80,6 +89,47 @@ class _Source:
         self.orders = orders(self.lines)
 
 
+def _grid(first: pl.LazyFrame, source: _Source, step: Period) -> pl.LazyFrame:
+    """Every period from ``first`` (a one-row frame: ``_lo``, a period start) to ``as_of``'s.
+
+    Columns ``_as_of`` and ``period_start``; no row when there is no order.
+    """
+    return (
+        first.join(source.end, how="cross")
+        .select(
+            "_as_of",
+            period_start=pl.date_ranges(
+                pl.col("_lo"), step.start(pl.col("_as_of")), _interval(step)
+            ),
+        )
+        .explode("period_start")
+        .filter(pl.col("period_start").is_not_null())
+    )
+
+
+def _new_customers(source: _Source, step: Period) -> pl.LazyFrame:
+    """``period_start`` and ``new_customers`` (UInt32) for every period of the grid.
+
+    The first purchase occasion of each customer, counted per period: the new-customer column
+    of :func:`_activity` without the rest of its work.
+    """
+    day = pl.col("order_date")
+    firsts = source.orders.group_by("customer_id").agg(
+        _lo=day.min(), _first=day.filter(PURCHASE).min()
+    )
+    counts = (
+        firsts.filter(pl.col("_first").is_not_null())
+        .group_by(period_start=step.start(pl.col("_first")))
+        .agg(new_customers=pl.len())
+    )
+    return (
+        _grid(firsts.select(_lo=step.start(pl.col("_lo").min())), source, step)
+        .join(counts, on="period_start", how="left")
+        .select("period_start", pl.col("new_customers").fill_null(0).cast(pl.UInt32))
+        .sort("period_start")
+    )
+
+
 def _activity(source: _Source, step: Period) -> pl.LazyFrame:
     """Per calendar period: activity counts, revenue and (if present) margin; every period.
 
@@ -105,16 +155,7 @@ def _activity(source: _Source, step: Period) -> pl.LazyFrame:
     )
     money = per.group_by("period_start").agg(revenue=pl.col("revenue").sum())
     grid = (
-        per.select(_lo=cell.min())
-        .join(source.end, how="cross")
-        .select(
-            "_as_of",
-            period_start=pl.date_ranges(
-                pl.col("_lo"), step.start(pl.col("_as_of")), _interval(step)
-            ),
-        )
-        .explode("period_start")
-        .filter(cell.is_not_null())
+        _grid(per.select(_lo=cell.min()), source, step)
         .join(counts, on="period_start", how="left")
         .join(money, on="period_start", how="left")
     )
@@ -244,7 +285,7 @@ def acquisition(
     caller = "metrics.acquisition"
     step = parse_period(period, caller=caller)
     source = _Source(tx, as_of, caller)
-    result = _activity(source, step).select("period_start", "new_customers")
+    result = _new_customers(source, step)
     new = pl.col("new_customers")
     if prospects is not None:
         given = _per_period_input(prospects, "prospects", "prospects", caller)
@@ -710,25 +751,6 @@ def kpis(tx: FrameT, /, *, period: str = "1mo", as_of: AsOf = None) -> FrameT:
 MIXES: tuple[str, ...] = ("store only", "online only", "both", "neither")
 
 
-def _windowed(source: _Source, lookback: str | None, caller: str) -> pl.LazyFrame:
-    if lookback is None:
-        return source.lines
-    try:
-        step = parse_period(lookback, caller=caller)
-    except ArgumentError:
-        msg = (
-            f"{caller}: lookback must be a duration '<n>d', '<n>w', '<n>mo', '<n>q' or '<n>y' "
-            f"(e.g. '12mo'); got {lookback!r}."
-        )
-        raise ArgumentError(msg) from None
-    start = step.shift(pl.col("_as_of"), pl.lit(-1))
-    return (
-        source.lines.join(source.end, how="cross")
-        .filter(pl.col("timestamp").dt.date() > start)
-        .drop("_as_of")
-    )
-
-
 def channel_mix(
     tx: FrameT,
     /,
@@ -780,8 +802,7 @@ def channel_mix(
     """
     caller = "metrics.channel_mix"
     require(tx, {**_NEEDED, "channel": "any"}, caller=caller)
-    source = _Source(tx, as_of, caller)
-    lines = _windowed(source, lookback, caller)
+    lines = _time.window(tx, as_of, lookback, caller=caller).lines
     channel = pl.col("channel").cast(pl.String)
     bought = pl.col("amount") > 0
     s, o = pl.col("_store"), pl.col("_online")
@@ -862,8 +883,8 @@ def _wallet_spend(
     caller: str,
 ) -> pl.LazyFrame:
     given = _wallet_frame(wallets, caller)
-    source = _Source(tx, as_of, caller)
-    key = source.schema["customer_id"]
+    require(tx, _NEEDED, caller=caller)
+    key = tx.collect_schema()["customer_id"]
     if given.collect_schema()["customer_id"] != key:
         have = given.collect_schema()["customer_id"]
         if not (have.is_integer() and key.is_integer()):
@@ -871,8 +892,8 @@ def _wallet_spend(
             raise ColumnError(msg)
         given = given.with_columns(pl.col("customer_id").cast(key))
     spend = (
-        _windowed(source, lookback, caller)
-        .group_by("customer_id")
+        _time.window(tx, as_of, lookback, caller=caller)
+        .lines.group_by("customer_id")
         .agg(spend=pl.col("amount").cast(pl.Float64).sum())
     )
     return given.join(spend, on="customer_id", how="left").with_columns(
@@ -979,6 +1000,290 @@ def aggregate_share_of_wallet(
         mean_individual_share=(pl.col("spend") / pl.col("wallet")).mean(),
     )
     return _same_kind(result, tx, wallets)  # type: ignore[no-any-return]
+
+
+# ---------------------------------------------------------------------------------------------
+# share of category requirement, size of wallet
+
+
+def _positive(total: pl.Expr) -> pl.Expr:
+    """A sum is positive at 1e-6: lines netting to 0 are 0 whatever order they are added in."""
+    return total.round(6) > 0
+
+
+def _category_values(
+    tx: pl.DataFrame | pl.LazyFrame,
+    *,
+    focus: object,
+    level: str,
+    within: str | None,
+    value: str,
+    as_of: AsOf,
+    lookback: str | None,
+    caller: str,
+) -> tuple[pl.LazyFrame, str]:
+    """Per customer of the focus's categories: the focus's and the category's ``value``."""
+    if value not in ("amount", "quantity"):
+        msg = f"{caller}: value must be one of ['amount', 'quantity']; got {value!r}."
+        raise ArgumentError(msg)
+    lv = _levels.checked_frame(tx, level, within, caller=caller, focus=True)
+    require(tx, {value: "numeric"}, caller=caller)
+    hit, missing = _levels.focus_filter(focus, tx.collect_schema(), level, caller)
+    if missing:
+        _levels.warn_user(
+            f"{caller}: focus value(s) {missing} are not categories of {level}; they match nothing."
+        )
+    lines = _time.window(tx, as_of, lookback, caller=caller).lines
+    if lv.parents:
+        lines = lines.filter(pl.col(within).is_not_null())
+        lines = lines.join(lines.filter(hit).select(lv.parents).unique(), on=lv.parents, how="semi")
+    v = pl.col(value).cast(pl.Float64)
+    per_customer = lines.group_by("customer_id").agg(
+        **{f"focus_{value}": v.filter(hit).sum(), f"category_{value}": v.sum()}
+    )
+    if (
+        isinstance(tx, pl.DataFrame)
+        and not missing
+        and not lines.select(hit.any()).collect().item()
+    ):
+        _levels.warn_user(
+            f"{caller}: focus {focus!r} has no line in the window; the result is empty. Check "
+            "the value's spelling and its column (level)."
+        )
+    return per_customer, value
+
+
+def share_of_category_requirement(
+    tx: FrameT,
+    /,
+    *,
+    focus: Any,
+    level: str = "brand",
+    within: str | None = "category",
+    value: str = "amount",
+    as_of: AsOf = None,
+    lookback: str | None = None,
+) -> FrameT:
+    r"""Each customer's share of category requirement: the focus's share of their category buying.
+
+    Parameters
+    ----------
+    tx
+        Canonical transactions with ``customer_id``, ``timestamp``, ``amount``, the ``level``
+        and ``within`` columns, and ``quantity`` for ``value="quantity"``.
+    focus
+        A value of ``level`` (a brand), or a list of values taken together (a portfolio).
+    level
+        The column of ``focus``: ``"brand"``, ``"item"`` or any other label column.
+    within
+        The category column: the category is every line of the ``within`` values (e.g.
+        categories) in which the focus has a line in the window. ``None``: every line.
+    value
+        ``"amount"`` (spend, the default) or ``"quantity"`` (volume, K&R's definition).
+    as_of, lookback
+        The window ``(as_of - lookback, as_of]`` in local calendar dates (default: every row up
+        to the last timestamp).
+
+    Returns
+    -------
+    pl.DataFrame or pl.LazyFrame
+        The kind given, one row per customer with a line in the category in the window, sorted
+        by ``customer_id``: ``focus_<value>`` and ``category_<value>`` (Float64: net sums of
+        ``value``, e.g. ``focus_amount``, ``category_amount``), and
+        ``share_of_category_requirement`` (Float64: their ratio; null when the category sum is
+        not positive, at 1e-6).
+
+    Warns
+    -----
+    RetailCRMWarning
+        When the focus can match nothing (a value absent from an Enum column, any input) or,
+        for a DataFrame, has no line in the window.
+
+    Notes
+    -----
+    K&R ch. 5: the share of category requirement of brand :math:`j` for customer :math:`i`,
+
+    .. math:: \mathrm{SCR}_{ij} = V_{ij} \Big/ \sum_{j'} V_{ij'}
+
+    with :math:`V` the volume (here ``value``) bought in the category. Unlike the share of
+    wallet, the denominator is the customer's buying in the category **at this retailer**, so
+    it needs no survey. A line with a null ``level`` value counts in the category (it is not
+    the focus); a line with a null ``within`` value is left out (its category is unknown).
+
+    Examples
+    --------
+    >>> from datetime import date
+    >>> import polars as pl
+    >>> from retailcrm import metrics
+    >>> tx = pl.DataFrame({"customer_id": [1, 1, 2, 2], "timestamp": [date(2024, 1, 1)] * 4,
+    ...     "brand": ["A", "B", "B", "C"], "category": ["Milk", "Milk", "Milk", "Tea"],
+    ...     "amount": [3.0, 1.0, 2.0, 9.0]})
+    >>> metrics.share_of_category_requirement(tx, focus="A").rows()
+    [(1, 3.0, 4.0, 0.75), (2, 0.0, 2.0, 0.0)]
+    """
+    caller = "metrics.share_of_category_requirement"
+    per_customer, name = _category_values(
+        tx,
+        focus=focus,
+        level=level,
+        within=within,
+        value=value,
+        as_of=as_of,
+        lookback=lookback,
+        caller=caller,
+    )
+    f, c = pl.col(f"focus_{name}"), pl.col(f"category_{name}")
+    result = per_customer.with_columns(
+        share_of_category_requirement=pl.when(_positive(c)).then(f / c)
+    ).sort("customer_id")
+    return _same_kind(result, tx)  # type: ignore[no-any-return]
+
+
+def aggregate_share_of_category_requirement(
+    tx: FrameT,
+    /,
+    *,
+    focus: Any,
+    level: str = "brand",
+    within: str | None = "category",
+    value: str = "amount",
+    as_of: AsOf = None,
+    lookback: str | None = None,
+) -> FrameT:
+    r"""The focus's share of its buyers' category requirement, next to its market share.
+
+    Parameters are those of :func:`share_of_category_requirement`.
+
+    Returns
+    -------
+    pl.DataFrame or pl.LazyFrame
+        The kind given, one row:
+
+        - ``category_buyers`` (UInt32): customers with a line in the category in the window;
+        - ``focus_buyers`` (UInt32): of them, those whose focus sum is positive (at 1e-6);
+        - ``focus_<value>``, ``category_<value>`` (Float64): sums over the focus buyers;
+        - ``share_of_category_requirement`` (Float64): their ratio (K&R's aggregate SCR);
+        - ``mean_individual_share`` (Float64): the plain mean of the focus buyers' shares;
+        - ``market_share`` (Float64): the focus's share of all category buyers' category sum.
+
+        Ratios are null when their denominator is not positive.
+
+    Notes
+    -----
+    K&R ch. 5, over the customers :math:`I_j` who buy the focus :math:`j`:
+
+    .. math:: \mathrm{SCR}_j = \sum_{i \in I_j} V_{ij} \Big/ \sum_{i \in I_j} \sum_{j'} V_{ij'}
+
+    a loyalty measure that controls for how much each buyer needs of the category; it relates
+    to the market share as :math:`\mathrm{MS}_j = \mathrm{SCR}_j \times` (the focus buyers'
+    share of the category's volume).
+
+    Examples
+    --------
+    >>> from datetime import date
+    >>> import polars as pl
+    >>> from retailcrm import metrics
+    >>> tx = pl.DataFrame({"customer_id": [1, 1, 2, 3], "timestamp": [date(2024, 1, 1)] * 4,
+    ...     "brand": ["A", "B", "A", "B"], "category": ["Milk"] * 4,
+    ...     "amount": [3.0, 1.0, 2.0, 4.0]})
+    >>> metrics.aggregate_share_of_category_requirement(tx, focus="A").row(0)
+    (3, 2, 5.0, 6.0, 0.833..., 0.875, 0.5)
+    """
+    caller = "metrics.aggregate_share_of_category_requirement"
+    per_customer, name = _category_values(
+        tx,
+        focus=focus,
+        level=level,
+        within=within,
+        value=value,
+        as_of=as_of,
+        lookback=lookback,
+        caller=caller,
+    )
+    f, c = pl.col(f"focus_{name}"), pl.col(f"category_{name}")
+    buyer = _positive(f)
+    fb, cb = f.filter(buyer).sum(), c.filter(buyer).sum()
+    result = per_customer.select(
+        category_buyers=pl.len().cast(pl.UInt32),
+        focus_buyers=buyer.sum().cast(pl.UInt32),
+        **{f"focus_{name}": fb, f"category_{name}": cb},
+        share_of_category_requirement=pl.when(_positive(cb)).then(fb / cb),
+        mean_individual_share=pl.when(buyer & _positive(c)).then(f / c).filter(buyer).mean(),
+        market_share=pl.when(_positive(c.sum())).then(f.sum() / c.sum()),
+    )
+    return _same_kind(result, tx)  # type: ignore[no-any-return]
+
+
+def size_of_wallet(
+    wallets: FrameT,
+    segments: pl.DataFrame | pl.LazyFrame | None = None,
+    /,
+    *,
+    by: str = "segment",
+) -> FrameT:
+    r"""Size of wallet, from wallets you supply: per segment, or over all customers.
+
+    Parameters
+    ----------
+    wallets
+        One row per customer, ``customer_id`` and ``wallet`` (> 0): the customer's total spend
+        in the category at all retailers over a window, e.g. from a survey or panel. The
+        transactions cannot hold it.
+    segments
+        Optional: one row per customer, ``customer_id`` and the column ``by`` (e.g. from
+        :func:`retailcrm.rfm.segments`). Customers with a wallet but no segment are counted in
+        the row whose ``by`` is null.
+    by
+        The segment column of ``segments``.
+
+    Returns
+    -------
+    pl.DataFrame or pl.LazyFrame
+        LazyFrame when either input is lazy. Without ``segments`` one row, otherwise one row
+        per segment (sorted, null last) with ``by`` first: ``customers`` (UInt32, with a
+        wallet), ``size_of_wallet`` (Float64, the sum of their wallets) and
+        ``mean_size_of_wallet`` (Float64, per customer).
+
+    Notes
+    -----
+    K&R ch. 5: the size of wallet of customer :math:`i` in a category is
+    :math:`\mathrm{SW}_i = \sum_{j=1}^{J} S_{ij}`, the sales of all :math:`J` firms that sell
+    the category to them; a segment's is the sum over its customers, and its mean tells where
+    the large wallets are. With the firm's own sales it gives the share of wallet
+    (:func:`share_of_wallet`).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from retailcrm import metrics
+    >>> w = pl.DataFrame({"customer_id": [1, 2, 3], "wallet": [100.0, 50.0, 30.0]})
+    >>> seg = pl.DataFrame({"customer_id": [1, 2], "segment": ["Gold", "Silver"]})
+    >>> metrics.size_of_wallet(w).row(0)
+    (3, 180.0, 60.0)
+    >>> metrics.size_of_wallet(w, seg).rows()
+    [('Gold', 1, 100.0, 100.0), ('Silver', 1, 50.0, 50.0), (None, 1, 30.0, 30.0)]
+    """
+    caller = "metrics.size_of_wallet"
+    given = _wallet_frame(wallets, caller)
+    wallet = pl.col("wallet")
+    sums = {
+        "customers": pl.len().cast(pl.UInt32),
+        "size_of_wallet": wallet.sum(),
+        "mean_size_of_wallet": wallet.mean(),
+    }
+    if segments is None:
+        return _same_kind(given.select(**sums), wallets)  # type: ignore[no-any-return]
+    if by == "customer_id":
+        msg = f"{caller}: by must name the segment column, not customer_id."
+        raise ArgumentError(msg)
+    members = _keyed(segments, by, given.collect_schema()["customer_id"], caller, "segments")
+    result = (
+        given.join(members, on="customer_id", how="left")
+        .group_by(by)
+        .agg(**sums)
+        .sort(by, nulls_last=True)
+    )
+    return _same_kind(result, wallets, segments)  # type: ignore[no-any-return]
 
 
 def past_customer_value(

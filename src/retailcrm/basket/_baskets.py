@@ -144,7 +144,11 @@ def _integer_codes(series: pl.Series) -> IntArray:
     """Integers that are equal exactly when the values are (any order)."""
     dtype = series.dtype
     if dtype.is_integer():
-        return series.cast(pl.Int64).to_numpy()
+        low, high = series.min(), series.max()
+        if low is None or -(2**61) <= int(low) <= int(high) <= 2**61:  # type: ignore[call-overload, arg-type]
+            return series.cast(pl.Int64).to_numpy()
+        # ids near the 64-bit limits (or u64 beyond i64): differences would overflow
+        return series.rank("dense").cast(pl.Int64).to_numpy()
     if isinstance(dtype, (pl.Date, pl.Enum)):
         return series.to_physical().cast(pl.Int64).to_numpy()
     return series.rank("dense").cast(pl.Int64).to_numpy()
@@ -179,6 +183,9 @@ def _sorted_unique(values: IntArray) -> IntArray:
 def item_codes(series: pl.Series) -> tuple[IntArray, pl.Series]:
     """Return codes 0..u-1 in sorted order of the item values, and the value of each code."""
     dtype = series.dtype
+    if dtype.is_integer() and (series.max() or 0) > 2**63 - 1:  # type: ignore[operator]
+        labels = series.unique().sort()  # u64 ids beyond i64: codes from the sorted values
+        return labels.search_sorted(series).cast(pl.Int64).to_numpy(), labels
     if dtype.is_integer():
         values = series.cast(pl.Int64).to_numpy()
         low = int(values.min())

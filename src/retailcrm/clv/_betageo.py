@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import KW_ONLY, dataclass
 from typing import ClassVar, NamedTuple
 
@@ -346,8 +346,8 @@ def _by_quadrature(r: float, alpha: float, a: float, b: float, t: float) -> floa
     r"""The expectation as an integral over p ~ Beta(a, b), by adaptive quadrature.
 
     For moderate ``b`` the Beta density's endpoint behaviour is the quadrature's weight
-    (QUADPACK's QAWS, exact for the algebraic singularities at 0 and 1); for large ``b``, where
-    QAWS's moments overflow, the density is part of the integrand and the integral is split at
+    (QUADPACK's QAWS, exact for the algebraic singularities at 0 and 1); for large ``a`` or
+    ``b``, where QAWS's moments overflow, the density is part of the integrand and the integral is split at
     the scales where it changes (:math:`1 / (r t / \alpha)` and the density's bulk).
     """
     if t == 0:
@@ -360,27 +360,70 @@ def _by_quadrature(r: float, alpha: float, a: float, b: float, t: float) -> floa
     log_beta = float(betaln(a, b))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", IntegrationWarning)  # judged by the error estimate
-        if b <= 51:
+        if a <= 51 and b <= 51:
             area, error = quad(
                 mean_given_p, 0.0, 1.0, weight="alg", wvar=(a - 1, b - 1), epsabs=0.0,
                 epsrel=1e-12, limit=200,
             )  # fmt: skip
             area /= math.exp(log_beta)
         else:
-
-            def integrand(p: float) -> float:
-                if p <= 0.0:
-                    return 0.0
-                log_density = (a - 1) * math.log(p) + (b - 1) * math.log1p(-p) - log_beta
-                return mean_given_p(p) * math.exp(log_density)
-
-            mean, sd = a / (a + b), math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1)))
-            scales = (1 / (r * u), 10 / (r * u), mean, mean + 5 * sd, mean + 20 * sd)
-            cuts = sorted({v for v in scales if 0.0 < v < 1.0})
-            area, error = quad(
-                integrand, 0.0, 1.0, points=cuts or None, epsabs=0.0, epsrel=1e-12, limit=500
-            )
+            area, error = _by_pieces(mean_given_p, r * u, a, b, log_beta)
     return area if error <= 1e-8 * abs(area) else math.nan
+
+
+def _by_pieces(
+    mean_given_p: Callable[[float], float], rate: float, a: float, b: float, log_beta: float
+) -> tuple[float, float]:
+    """The integral for a large ``a`` or ``b``, where QAWS's moments overflow.
+
+    The density is part of the integrand, split at the scales where it changes; an endpoint
+    singularity (:math:`p^{a-1}` with ``a < 1``, :math:`(1-p)^{b-1}` with ``b < 1``) is QAWS's
+    weight on the first or last piece, where only that factor is singular.
+    """
+
+    def log_density(p: float) -> float:
+        return (a - 1) * math.log(p) + (b - 1) * math.log1p(-p) - log_beta
+
+    def whole(p: float) -> float:
+        return mean_given_p(p) * math.exp(log_density(p)) if 0.0 < p < 1.0 else 0.0
+
+    def near_zero(p: float) -> float:  # without p^(a-1)
+        return mean_given_p(p) * math.exp((b - 1) * math.log1p(-p) - log_beta)
+
+    def near_one(p: float) -> float:  # without (1-p)^(b-1)
+        return mean_given_p(p) * math.exp((a - 1) * math.log(p) - log_beta)
+
+    mean, sd = a / (a + b), math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1)))
+    scales = (
+        1 / rate,
+        10 / rate,
+        mean,
+        mean - 20 * sd,
+        mean - 5 * sd,
+        mean + 5 * sd,
+        mean + 20 * sd,
+    )
+    cuts = sorted({v for v in scales if 0.0 < v < 1.0}) or [0.5]
+    first, last = cuts[0], cuts[-1]
+    area = error = 0.0
+    pieces = [(0.0, first, near_zero if a < 1 else None), (last, 1.0, near_one if b < 1 else None)]
+    for low, high, smooth in pieces:
+        if smooth is None:
+            continue
+        wvar = (a - 1, 0.0) if low == 0.0 else (0.0, b - 1)
+        value, err = quad(
+            smooth, low, high, weight="alg", wvar=wvar, epsabs=0.0, epsrel=1e-12, limit=200
+        )
+        area, error = area + value, error + err
+    low = first if a < 1 else 0.0
+    high = last if b < 1 else 1.0
+    if high > low:
+        inner = [v for v in cuts if low < v < high]
+        value, err = quad(
+            whole, low, high, points=inner or None, epsabs=0.0, epsrel=1e-12, limit=500
+        )
+        area, error = area + value, error + err
+    return area, error
 
 
 def beta_geometric_expected(

@@ -1,35 +1,28 @@
-r"""Segments a retail CRM team works from: contribution, migration, never-buy, bands and tiers.
-
-Every function takes canonical transactions (or segment frames keyed by ``customer_id``) and
-returns a Polars frame of the kind it was given: lazy in, lazy out.
-
-- :func:`contribution` -- per segment: customers, orders, sales and margin with their shares;
-- :func:`migration` -- how customers moved between two segmentations (e.g. RFM at two dates);
-- :func:`never_buy` -- customers of a universe who never bought a target, for a campaign;
-- :func:`frequency_bands` -- customers by number of purchase occasions in a window;
-- :func:`tiers` -- loyalty tiers by spend in a window, with the move from the window before.
-
-Shared definitions (``retailcrm._orders``): an order is one ``order_id`` of a customer (without
-an ``order_id`` column, one customer-day); a **purchase occasion** is an order of net value
-> 0. A **window** is ``(as_of - lookback, as_of]`` in local calendar dates: ``lookback="12mo"``
-with ``as_of=2024-12-31`` keeps 2024-01-01 to 2024-12-31. ``as_of`` defaults to the last
-timestamp in the data; ``lookback=None`` keeps everything up to ``as_of``.
-"""
+"""Segments of customers: contribution, migration, never-buy, frequency bands and tiers."""
 
 from __future__ import annotations
 
 import itertools
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import polars as pl
 
-from retailcrm._errors import ArgumentError, ColumnError, RetailCRMWarning
+from retailcrm import _time
+from retailcrm._errors import ArgumentError
 from retailcrm._orders import PURCHASE, orders
-from retailcrm._schema import Check, FrameT, forbid, require
-from retailcrm._time import AsOf, Period, cutoff, parse_period
+from retailcrm._schema import FrameT, require
+from retailcrm._time import AsOf
+from retailcrm.segments._common import (
+    _NEEDED,
+    Selector,
+    _keyed,
+    _same_kind,
+    _selector,
+    _share,
+    _warn,
+)
 
 __all__ = [
     "ENTERED",
@@ -42,158 +35,9 @@ __all__ = [
     "tiers",
 ]
 
-_NEEDED = {"customer_id": "any", "timestamp": "date or datetime", "amount": "numeric"}
-
-#: A row selection: a boolean Polars expression, or ``{column: value or list of values}``.
-Selector = pl.Expr | Mapping[str, Any]
-
 #: Labels :func:`migration` gives to customers present in only one of the two segmentations.
 ENTERED = "(entered)"
 LEFT = "(left)"
-
-
-# ---------------------------------------------------------------------------------------------
-# shared helpers
-
-
-class _Window:
-    """Rows up to ``as_of`` (lazy), the ``as_of`` date and the look-back condition."""
-
-    def __init__(
-        self,
-        tx: pl.DataFrame | pl.LazyFrame,
-        as_of: AsOf,
-        lookback: str | None,
-        caller: str,
-        name: str = "lookback",
-    ) -> None:
-        dtype = tx.collect_schema()["timestamp"]
-        cut = cutoff(as_of, dtype, caller=caller)
-        self.step: Period | None = None
-        if lookback is not None:
-            self.step = _parse_length(lookback, name, caller)
-        lines = tx.lazy().filter(cut.keep)
-        if cut.date is not None:
-            self.as_of: pl.Expr = pl.lit(cut.date, pl.Date)
-        else:  # the last local date in the data, inside the same query
-            self.as_of = pl.col("timestamp").max().dt.date()
-        self.lines = lines
-
-    def since(self, periods: int = 1) -> pl.Expr:
-        """Rows whose local date is after ``as_of`` minus ``periods`` look-backs."""
-        if self.step is None:
-            return pl.lit(True)
-        start = self.step.shift(self.as_of, pl.lit(-periods))
-        return pl.col("timestamp").dt.date() > start
-
-
-def _parse_length(text: object, name: str, caller: str) -> Period:
-    try:
-        return parse_period(text, caller=caller)  # type: ignore[arg-type]
-    except ArgumentError:
-        msg = (
-            f"{caller}: {name} must be a duration '<n>d', '<n>w', '<n>mo', '<n>q' or '<n>y' "
-            f"(e.g. '12mo'); got {text!r}."
-        )
-        raise ArgumentError(msg) from None
-
-
-def _same_kind(result: pl.LazyFrame, *given: pl.DataFrame | pl.LazyFrame) -> Any:
-    if any(isinstance(frame, pl.LazyFrame) for frame in given):
-        return result
-    return result.collect()
-
-
-def _share(column: str) -> pl.Expr:
-    total = pl.col(column).sum()
-    return pl.when(total != 0).then(pl.col(column) / total).cast(pl.Float64)
-
-
-def _keyed(frame: FrameT, by: str, key_dtype: pl.DataType, caller: str, name: str) -> pl.LazyFrame:
-    """Select ``customer_id`` (cast to ``key_dtype``) and ``by``; refuse repeated ids."""
-    require(frame, {"customer_id": "any", by: "any"}, caller=caller)
-    have = frame.collect_schema()["customer_id"]
-    if have != key_dtype:
-        numeric = have.is_integer() and key_dtype.is_integer()
-        textual = all(
-            isinstance(d, (pl.String, pl.Categorical, pl.Enum)) for d in (have, key_dtype)
-        )
-        if not (numeric or textual):
-            msg = (
-                f"{caller}: customer_id of {name} is {have} but {key_dtype} in the other frame; "
-                f"the ids must be of one kind. Cast one of them, e.g. "
-                f"{name}.with_columns(pl.col('customer_id').cast(pl.{key_dtype}))."
-            )
-            raise ColumnError(msg)
-    if isinstance(frame, pl.DataFrame):
-        forbid(
-            frame,
-            Check(
-                pl.col("customer_id").is_duplicated(),
-                f"of {name} repeat a customer_id",
-                f"Each customer must be in one segment: keep one row per customer_id of {name}.",
-                ["customer_id", by],
-            ),
-            caller=caller,
-        )
-    return frame.lazy().select(pl.col("customer_id").cast(key_dtype), pl.col(by))
-
-
-def _selector(spec: object, schema: pl.Schema, name: str, caller: str) -> tuple[pl.Expr, list[str]]:
-    """Build a boolean row expression from ``spec``; also why it can match nothing."""
-    if isinstance(spec, pl.Expr):
-        unknown = [c for c in spec.meta.root_names() if c not in schema]
-        if unknown:
-            msg = (
-                f"{caller}: the expression for {name} uses column(s) {unknown} that the frame "
-                f"does not have; it has {list(schema.names())}."
-            )
-            raise ColumnError(msg)
-        dtype = pl.LazyFrame(schema=schema).select(spec).collect_schema().dtypes()[0]
-        if dtype != pl.Boolean:
-            msg = (
-                f"{caller}: {name} must be a boolean expression (e.g. pl.col('brand') == 'X'); "
-                f"this one gives {dtype}."
-            )
-            raise ArgumentError(msg)
-        return spec.fill_null(False), []
-    if not isinstance(spec, Mapping) or not spec:
-        msg = (
-            f"{caller}: {name} must be a boolean polars expression or a non-empty mapping "
-            f"{{column: value or list of values}}, e.g. {{'brand': 'Acorn Farms'}}; got {spec!r}."
-        )
-        raise ArgumentError(msg)
-    unknown = [c for c in spec if c not in schema]
-    if unknown:
-        msg = (
-            f"{caller}: {name} names column(s) {unknown} that the frame does not have; it has "
-            f"{list(schema.names())}. Use item, brand, category (or any column) as the level."
-        )
-        raise ColumnError(msg)
-    parts: list[pl.Expr] = []
-    problems: list[str] = []
-    for column, value in spec.items():
-        values = list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
-        if any(v is None for v in values):
-            msg = (
-                f"{caller}: {name}[{column!r}] holds None; null {column} values never match. "
-                f"Select them with an expression: pl.col({column!r}).is_null()."
-            )
-            raise ArgumentError(msg)
-        dtype = schema[column]
-        if isinstance(dtype, pl.Enum):
-            known = set(dtype.categories.to_list())
-            missing = [v for v in values if v not in known]
-            if missing:
-                problems.append(f"{column} has no value(s) {missing}")
-            values = [v for v in values if v in known]
-        if not values:
-            parts.append(pl.lit(False))
-        else:
-            parts.append(
-                pl.col(column).is_in(pl.Series(values, dtype=dtype).implode()).fill_null(False)
-            )
-    return pl.all_horizontal(parts), problems
 
 
 # ---------------------------------------------------------------------------------------------
@@ -282,8 +126,7 @@ def contribution(
         msg = f"{caller}: by must name the segment column, not customer_id."
         raise ArgumentError(msg)
     members = _keyed(segments, by, schema["customer_id"], caller, "segments")
-    window = _Window(tx, as_of, lookback, caller)
-    lines = window.lines.filter(window.since())
+    lines = _time.window(tx, as_of, lookback, caller=caller).lines
     per_customer = (
         orders(lines)
         .group_by("customer_id")
@@ -519,11 +362,11 @@ def never_buy(
     schema = tx.collect_schema()
     hit, problems = _selector(target, schema, "target", caller)
     universe, _ = (pl.lit(True), []) if among is None else _selector(among, schema, "among", caller)
-    window = _Window(tx, as_of, lookback, caller)
+    span = _time.window(tx, as_of, lookback, caller=caller)
     bought = pl.col("amount") > 0
     ts = pl.col("timestamp")
     per_customer = (
-        window.lines.with_columns(_in=window.since())
+        span.observed.with_columns(_in=span.since())
         .group_by("customer_id")
         .agg(
             _target=(hit & bought).any(),
@@ -533,7 +376,7 @@ def never_buy(
             _seen=ts.max(),
         )
     )
-    as_of_date = window.as_of if as_of is not None else pl.col("_seen").max().dt.date()
+    as_of_date = span.as_of if span.date is not None else pl.col("_seen").max().dt.date()
     result = (
         per_customer.with_columns(_as_of=as_of_date, _any=pl.col("_target").any())
         .filter(pl.col("_universe") & ~pl.col("_target") & pl.col("_any"))
@@ -552,8 +395,8 @@ def never_buy(
     if isinstance(tx, pl.LazyFrame):
         return result  # type: ignore[return-value]
     if not problems:
-        found = window.lines.select(
-            target=(hit & bought).any(), universe=(universe & bought & window.since()).any()
+        found = span.observed.select(
+            target=(hit & bought).any(), universe=(universe & bought & span.since()).any()
         ).collect()
         if not found["target"].item():
             _warn(
@@ -564,10 +407,6 @@ def never_buy(
         elif not found["universe"].item():
             _warn(f"{caller}: no purchase in the window matches among; the universe is empty.")
     return result.collect()  # type: ignore[return-value]
-
-
-def _warn(msg: str) -> None:
-    warnings.warn(msg, RetailCRMWarning, stacklevel=3)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -655,7 +494,7 @@ def frequency_bands(
     caller = "segments.frequency_bands"
     parsed = _checked_bands(bands, caller)
     require(tx, _NEEDED, caller=caller)
-    window = _Window(tx, as_of, lookback, caller)
+    lines = _time.window(tx, as_of, lookback, caller=caller).lines
     labels = [_band_label(low, high) for low, high in parsed]
     band_type = pl.Enum(labels)
     n = pl.col("frequency")
@@ -663,7 +502,7 @@ def frequency_bands(
     for (_, high), label in zip(reversed(parsed[:-1]), reversed(labels[:-1]), strict=True):
         band = pl.when(n <= high).then(pl.lit(label)).otherwise(band)
     result = (
-        orders(window.lines.filter(window.since()))
+        orders(lines)
         .group_by("customer_id")
         .agg(frequency=PURCHASE.sum().cast(pl.UInt32))
         .filter(n > 0)
@@ -760,7 +599,7 @@ def tiers(
     caller = "segments.tiers"
     levels = _checked_thresholds(thresholds, caller)
     require(tx, _NEEDED, caller=caller)
-    span = _Window(tx, as_of, window, caller, "window")
+    span = _time.window(tx, as_of, window, caller=caller, name="window")
     names = [name for name, _ in levels]
     tier_type = pl.Enum(names)
 
@@ -789,7 +628,7 @@ def tiers(
         .cast(pl.Enum(MOVES))
     )
     result = (
-        span.lines.with_columns(_now=now, _before=before)
+        span.observed.with_columns(_now=now, _before=before)
         .filter(pl.col("_now") | pl.col("_before"))
         .group_by("customer_id")
         .agg(
