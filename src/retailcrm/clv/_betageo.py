@@ -347,8 +347,8 @@ def _by_quadrature(r: float, alpha: float, a: float, b: float, t: float) -> floa
 
     For moderate ``b`` the Beta density's endpoint behaviour is the quadrature's weight
     (QUADPACK's QAWS, exact for the algebraic singularities at 0 and 1); for large ``a`` or
-    ``b``, where QAWS's moments overflow, the density is part of the integrand and the integral is split at
-    the scales where it changes (:math:`1 / (r t / \alpha)` and the density's bulk).
+    ``b``, where QAWS's moments overflow, the density is part of the integrand and the
+    integral is split at the scales where it changes (:math:`1 / (r t / \alpha)` and the density's bulk).
     """
     if t == 0:
         return 0.0
