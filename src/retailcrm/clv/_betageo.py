@@ -345,10 +345,9 @@ class BetaGeo(TransactionModel):
 def _by_quadrature(r: float, alpha: float, a: float, b: float, t: float) -> float:
     r"""The expectation as an integral over p ~ Beta(a, b), by adaptive quadrature.
 
-    For moderate ``b`` the Beta density's endpoint behaviour is the quadrature's weight
-    (QUADPACK's QAWS, exact for the algebraic singularities at 0 and 1); for large ``a`` or
-    ``b``, where QAWS's moments overflow, the density is part of the integrand and the
-    integral is split at the scales where it changes (:math:`1 / (r t / \alpha)` and the density's bulk).
+    For moderate ``a`` and ``b`` the Beta density's endpoint behaviour is the quadrature's
+    weight (QUADPACK's QAWS, exact for the algebraic singularities at 0 and 1); for a large
+    ``a`` or ``b``, where QAWS's moments overflow, see :func:`_by_pieces`.
     """
     if t == 0:
         return 0.0

@@ -8,7 +8,7 @@ import polars as pl
 
 from retailcrm._errors import ArgumentError
 from retailcrm._orders import PURCHASE, orders
-from retailcrm._schema import FrameT, require
+from retailcrm._schema import Check, FrameT, forbid, require
 from retailcrm._time import AsOf, cutoff
 from retailcrm.clv._base import unit_days
 
@@ -49,7 +49,9 @@ def summary(
     same day are one purchase, whatever their ``order_id``, and a day of pure returns is not a
     purchase (it still counts as data for the default ``as_of``). Rows after ``as_of`` are
     ignored; customers with no purchase by ``as_of`` (or by ``calibration_end``) are not in the
-    result.
+    result. A DataFrame with a null ``timestamp`` or a NaN / infinite ``amount`` raises
+    :class:`~retailcrm.DataError`; a LazyFrame is not read here: its rows without a
+    timestamp are left out, and a non-finite amount gives a NaN ``monetary_value``.
 
     Parameters
     ----------
@@ -122,10 +124,22 @@ def summary(
             )
             raise ArgumentError(msg)
 
+    if isinstance(tx, pl.DataFrame):
+        show = ["customer_id", "timestamp", "amount"]
+        fix = "Drop or fill them before the summary."
+        forbid(
+            tx,
+            Check(pl.col("timestamp").is_null(), "have a null timestamp", fix, show),
+            Check(~pl.col("amount").is_finite(), "have a NaN or infinite amount", fix, show),
+            caller=_CALLER,
+        )
     # one lazy query, collected once for a DataFrame: Polars then drops what the summary does
     # not use and fuses the steps (3x faster than step by step on 1.4M rows)
     day_orders = orders(
-        tx.lazy().filter(cut.keep).select("customer_id", "timestamp", "amount"), by="day"
+        tx.lazy()
+        .filter(cut.keep, pl.col("timestamp").is_not_null())
+        .select("customer_id", "timestamp", "amount"),
+        by="day",
     ).select("customer_id", "order_date", "value")
     last_day = pl.lit(cut.date) if cut.date is not None else pl.col("order_date").max()
     end = pl.lit(cal) if cal is not None else last_day
