@@ -28,6 +28,7 @@ ending before the second starts.
 
 from __future__ import annotations
 
+from retailcrm._personas import Personas, persona_k, personas
 from retailcrm.segments._customers import (
     ENTERED,
     LEFT,
@@ -53,6 +54,7 @@ __all__ = [
     "LEFT",
     "MOVES",
     "STATUSES",
+    "Personas",
     "brand_status",
     "contribution",
     "duplication",
@@ -60,6 +62,8 @@ __all__ = [
     "gain_loss",
     "migration",
     "never_buy",
+    "persona_k",
+    "personas",
     "switching_matrix",
     "tiers",
 ]
