@@ -595,3 +595,13 @@ def test_share_of_category_requirement_matches_a_plain_computation(tx: pl.DataFr
     assert out["share_of_category_requirement"].to_list() == pytest.approx(shares)
     shuffled = tx.sample(fraction=1.0, shuffle=True, seed=5).lazy()
     assert_frame_equal(metrics.share_of_category_requirement(shuffled, focus="A").collect(), out)
+
+
+def test_channel_mix_on_enum_channels(tx: pl.DataFrame) -> None:
+    text = metrics.channel_mix(tx)
+    enum = tx.with_columns(pl.col("channel").cast(pl.Enum(["store", "online"])))
+    assert_frame_equal(metrics.channel_mix(enum.lazy()).collect(), text)
+    # a channel value that is not a category matches nothing (no error)
+    store_only = tx.with_columns(pl.lit("store").cast(pl.Enum(["store"])).alias("channel"))
+    out = metrics.channel_mix(store_only)
+    assert out.select(pl.col("mix").cast(pl.String), "customers").rows() == [("store only", 4)]

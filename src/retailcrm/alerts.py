@@ -17,7 +17,6 @@ the local calendar date of its first line.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 import polars as pl
@@ -26,7 +25,7 @@ from retailcrm import clv as _clv
 from retailcrm import rfm
 from retailcrm._errors import ArgumentError, ColumnError, DataError, InputTypeError
 from retailcrm._orders import PURCHASE, orders
-from retailcrm._schema import Check, FrameT, forbid, require
+from retailcrm._schema import Check, FrameT, forbid, require, same_kind
 from retailcrm._time import AsOf, cutoff
 from retailcrm.clv._base import unit_days
 from retailcrm.clv._transaction import TransactionModel
@@ -56,10 +55,7 @@ _OUT = (
 )
 
 
-def _same_kind(result: pl.LazyFrame, *given: object) -> Any:
-    if any(isinstance(frame, pl.LazyFrame) for frame in given):
-        return result
-    return result.collect()
+_same_kind = same_kind  # the shared rule: lazy in, lazy out; eager input collected once
 
 
 def _share(value: object, name: str, example: str, caller: str) -> float:

@@ -288,7 +288,10 @@ def _data_days(tx: pl.DataFrame | pl.LazyFrame, caller: str) -> tuple[dt.date, d
     )
     lo, hi = span.collect().row(0)
     if lo is None:
-        msg = f"{caller}: tx has no rows; there is nothing to measure."
+        msg = (
+            f"{caller}: tx has no rows, so no timestamp falls in the window start..end; pass "
+            "the transactions that cover the campaign."
+        )
         raise DataError(msg)
     return lo, hi
 

@@ -32,8 +32,9 @@ import polars as pl
 from retailcrm import _time
 from retailcrm._errors import ArgumentError, ColumnError
 from retailcrm._orders import PURCHASE, orders
-from retailcrm._schema import Check, FrameT, forbid, require
-from retailcrm._time import AsOf, Period, cutoff, parse_period
+from retailcrm._revenue_tree import revenue_tree
+from retailcrm._schema import Check, FrameT, forbid, require, same_kind
+from retailcrm._time import AsOf, Period, parse_period
 from retailcrm.segments import _levels
 from retailcrm.segments._common import _keyed
 
@@ -49,6 +50,7 @@ __all__ = [
     "kpis",
     "past_customer_value",
     "retention",
+    "revenue_tree",
     "share_of_category_requirement",
     "share_of_wallet",
     "size_of_wallet",
@@ -63,10 +65,7 @@ _DAY = pl.duration(days=1)
 # shared machinery: activity per customer x calendar period
 
 
-def _same_kind(result: pl.LazyFrame, *given: object) -> Any:
-    if any(isinstance(frame, pl.LazyFrame) for frame in given):
-        return result
-    return result.collect()
+_same_kind = same_kind  # the shared rule: lazy in, lazy out; eager input collected once
 
 
 def _interval(step: Period) -> str:
@@ -75,17 +74,23 @@ def _interval(step: Period) -> str:
 
 
 class _Source:
-    """Rows up to ``as_of`` (lazy), their orders, and a one-row frame holding ``_as_of``."""
+    """Rows up to ``as_of`` (lazy), their orders, and ``as_of`` two ways.
+
+    ``as_of`` is the expression of :func:`retailcrm._time.window` (a literal, or the last local
+    date: an aggregation valid over ``lines``); ``end`` is a one-row frame holding ``_as_of``,
+    for cross joins with small frames (period grids).
+    """
 
     def __init__(self, tx: pl.DataFrame | pl.LazyFrame, as_of: AsOf, caller: str) -> None:
         require(tx, _NEEDED, caller=caller)
         self.schema = tx.collect_schema()
-        cut = cutoff(as_of, self.schema["timestamp"], caller=caller)
-        self.lines = tx.lazy().filter(cut.keep)
-        if cut.date is not None:
-            self.end = pl.LazyFrame({"_as_of": [cut.date]}, schema={"_as_of": pl.Date})
+        span = _time.window(tx, as_of, None, caller=caller)
+        self.lines = span.observed
+        self.as_of = span.as_of
+        if span.date is not None:
+            self.end = pl.LazyFrame({"_as_of": [span.date]}, schema={"_as_of": pl.Date})
         else:  # the last local date in the data, from the same source
-            self.end = self.lines.select(_as_of=pl.col("timestamp").max().dt.date())
+            self.end = self.lines.select(_as_of=span.as_of)
         self.orders = orders(self.lines)
 
 
@@ -803,7 +808,9 @@ def channel_mix(
     caller = "metrics.channel_mix"
     require(tx, {**_NEEDED, "channel": "any"}, caller=caller)
     lines = _time.window(tx, as_of, lookback, caller=caller).lines
-    channel = pl.col("channel").cast(pl.String)
+    channel = pl.col("channel")
+    if not isinstance(tx.collect_schema()["channel"], (pl.String, pl.Categorical, pl.Enum)):
+        channel = channel.cast(pl.String)  # labels compare as text; no cast of text columns
     bought = pl.col("amount") > 0
     s, o = pl.col("_store"), pl.col("_online")
     mix = (
@@ -1353,14 +1360,13 @@ def past_customer_value(
     start = pl.col("period_start")
     periods = step.index(start, step.start(pl.col("_as_of"))).cast(pl.Float64)
     result = (
-        source.lines.group_by("customer_id", period_start=step.start(pl.col("timestamp").dt.date()))
-        .agg(value=pl.col(value).cast(pl.Float64).sum())
-        .join(source.end, how="cross")
+        source.lines.with_columns(_as_of=source.as_of)  # no cross join over the customers
+        .group_by("customer_id", period_start=step.start(pl.col("timestamp").dt.date()))
+        .agg(value=pl.col(value).cast(pl.Float64).sum(), _as_of=pl.col("_as_of").first())
+        # compound row-wise first: the aggregation is then a plain sum (its fast path)
+        .with_columns(_compounded=pl.col("value") * (1.0 + discount_rate) ** periods)
         .group_by("customer_id")
-        .agg(
-            value=pl.col("value").sum(),
-            past_customer_value=(pl.col("value") * (1.0 + discount_rate) ** periods).sum(),
-        )
+        .agg(value=pl.col("value").sum(), past_customer_value=pl.col("_compounded").sum())
         .sort("customer_id")
     )
     return _same_kind(result, tx)  # type: ignore[no-any-return]

@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 
 from retailcrm._errors import ArgumentError, ColumnError, RetailCRMWarning
-from retailcrm._schema import Check, FrameT, forbid, require
+from retailcrm._schema import Check, FrameT, forbid, require, same_kind
 
 __all__ = ["_NEEDED", "Selector", "_keyed", "_same_kind", "_selector", "_share", "_warn"]
 
@@ -19,10 +19,7 @@ _NEEDED = {"customer_id": "any", "timestamp": "date or datetime", "amount": "num
 Selector = pl.Expr | Mapping[str, Any]
 
 
-def _same_kind(result: pl.LazyFrame, *given: pl.DataFrame | pl.LazyFrame) -> Any:
-    if any(isinstance(frame, pl.LazyFrame) for frame in given):
-        return result
-    return result.collect()
+_same_kind = same_kind  # the shared rule: lazy in, lazy out; eager input collected once
 
 
 def _share(column: str) -> pl.Expr:
