@@ -178,11 +178,6 @@ def _zone(name: str) -> dt.tzinfo:
     return ZoneInfo(name)
 
 
-def local_date(expr: pl.Expr) -> pl.Expr:
-    """The calendar date of a Date or Datetime expression, in the column's own time zone."""
-    return expr.dt.date()
-
-
 @dataclass(frozen=True, slots=True)
 class Window:
     """A look-back window ``(as_of - lookback, as_of]`` over canonical transactions.
